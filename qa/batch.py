@@ -1,0 +1,99 @@
+"""`qa batch`: many questions in, one JSON line out per question, flushed as each is ready."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+from typing import IO, Any, Iterator
+
+from qa.errors import QAError
+from qa.index import Index
+from qa.render import answer_json
+
+
+def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
+    """Lines from a file descriptor, grouped up to `size` while more input is already waiting.
+
+    A file or a fast pipe gives full groups (so questions are embedded together);
+    a script that writes one question and waits for its answer gets it at once.
+    """
+    buffer = b""
+    lines: list[bytes] = []
+    eof = False
+    while not eof or lines:
+        if not eof:
+            ready, _, _ = select.select([fd], [], [], 0 if lines else None)
+            if ready:
+                data = os.read(fd, 1 << 16)
+                if data:
+                    buffer += data
+                    *complete, buffer = buffer.split(b"\n")
+                    lines += complete
+                    if len(lines) < size:
+                        continue
+                else:
+                    eof = True
+                    if buffer:
+                        lines.append(buffer)
+                        buffer = b""
+        if lines:
+            yield lines[:size]
+            del lines[:size]
+
+
+def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
+    """`(id, question)` from a plain line or a JSON line with `question` (and optional `id`)."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text.startswith("{"):
+        return number, text
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"line {number} is not valid JSON ({error.msg})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise ValueError(f'line {number} has no "question" string')
+    if not item["question"].strip():
+        raise ValueError(f"line {number} has an empty question")
+    return item.get("id", number), item["question"]
+
+
+def run_batch(index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size: int, progress: Any = None) -> int:
+    """Answer every question read from `fd`; returns the exit code (1 if any line failed)."""
+    failed = 0
+    number = 0
+    answered = 0
+    for group in line_batches(fd, batch_size):
+        jobs: list[tuple[int, Any, str]] = []
+        outputs: dict[int, dict[str, Any]] = {}
+        for raw in group:
+            number += 1
+            if not raw.strip():
+                continue
+            try:
+                item_id, question = parse_line(raw, number)
+                jobs.append((number, item_id, question))
+            except ValueError as error:
+                outputs[number] = {"id": number, "line": number, "error": str(error)}
+        if jobs:
+            try:
+                answers = index.search_many([q for _, _, q in jobs], k, mode)
+            except QAError:
+                answers = None
+            for position, (line, item_id, question) in enumerate(jobs):
+                try:
+                    hits = answers[position] if answers is not None else index.search(question, k, mode)
+                    outputs[line] = answer_json(question, mode, hits, id=item_id)
+                except QAError as error:
+                    outputs[line] = {"id": item_id, "line": line, "question": question, "error": str(error)}
+        for line in sorted(outputs):
+            failed += "error" in outputs[line]
+            out.write(json.dumps(outputs[line], ensure_ascii=False) + "\n")
+        out.flush()
+        answered += len(outputs)
+        if progress is not None:
+            progress(answered)
+        for warning in index.take_warnings():
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+    return 1 if failed else 0

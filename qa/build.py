@@ -1,0 +1,169 @@
+"""Building an index: read, clean, split, embed (only what changed), write atomically."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from qa import config
+from qa.bm25 import BM25
+from qa.documents import Document, Skipped, discover, read
+from qa.embedder import SentenceTransformerEmbedder, token_counter
+from qa.errors import ModelUnavailableError, QAError, UsageError
+from qa.passages import Passage, split_document
+from qa.store import BuildLock, SourceFile, StoredIndex, write_generation
+
+#: progress(done, total) while embedding.
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    index_dir: Path
+    files: int = 0
+    passages: int = 0
+    embedded: int = 0
+    junk_lines: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    added: int = 0
+    removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    vectors: bool = True
+    up_to_date: bool = False
+    seconds: float = 0.0
+
+
+def build_index(
+    paths: list[Path],
+    index_dir: Path = config.DEFAULT_INDEX,
+    model: str = config.DEFAULT_MODEL,
+    max_tokens: int = config.PASSAGE_TOKENS,
+    overlap: int = config.OVERLAP_SENTENCES,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files."""
+    started = time.perf_counter()
+    report = BuildReport(index_dir=index_dir)
+    existing = [p for p in paths if p.exists()]
+    report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
+    if not existing:
+        raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
+    root, files, skipped = discover(existing)
+    report.skipped += skipped
+
+    with BuildLock(index_dir):
+        previous = _previous(index_dir, model, max_tokens, overlap)
+        counter = token_counter(model)
+        documents: list[Document] = []
+        for path in files:
+            try:
+                documents.append(read(path, root))
+            except (OSError, ValueError) as error:
+                report.skipped.append(Skipped(path.relative_to(root).as_posix(), _reason(error)))
+        if not documents:
+            raise QAError(f"No readable .txt or .md files under {', '.join(map(str, paths))}; nothing was indexed.")
+
+        old = {f.path: f for f in previous.files} if previous else {}
+        passages: list[Passage] = []
+        sources: list[SourceFile] = []
+        reused_rows: list[tuple[int, int]] = []  # (new row, old row) whose vector is kept
+        for document in documents:
+            before = old.get(document.name)
+            if before and before.sha256 == document.sha256:
+                report.unchanged += 1
+                kept = previous.passages(list(range(before.first_row, before.first_row + before.count)))
+                reused_rows += [(len(passages) + i, before.first_row + i) for i in range(len(kept))]
+                document_passages = kept
+            else:
+                report.changed += before is not None
+                report.added += before is None
+                document_passages = split_document(document, counter, max_tokens, overlap)
+            report.junk_lines += document.junk_lines
+            sources.append(SourceFile(document.name, document.sha256, document.size,
+                                      document.path.stat().st_mtime_ns, len(passages), len(document_passages)))
+            passages += document_passages
+        report.removed = len(set(old) - {d.name for d in documents})
+        report.files, report.passages = len(documents), len(passages)
+
+        if previous and not (report.changed or report.added or report.removed) and previous.root == str(root):
+            report.up_to_date = True
+            report.seconds = time.perf_counter() - started
+            return report
+
+        vectors, dimension = _vectors(passages, reused_rows, previous, model, progress, report)
+        manifest = {
+            "format_version": config.FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "root": str(root),
+            "model": {"name": model, "dimension": dimension} if vectors is not None else None,
+            "passages": {"max_tokens": max_tokens, "overlap": overlap, "count": len(passages)},
+            "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
+            "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count} for s in sources],
+        }
+        write_generation(index_dir, manifest, passages, sources, vectors, BM25.build([p.text for p in passages]))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous(index_dir: Path, model: str, max_tokens: int, overlap: int) -> StoredIndex | None:
+    """The current index if its passages and vectors can be reused for these settings."""
+    try:
+        stored = StoredIndex(index_dir)
+    except QAError:
+        return None
+    settings = stored.manifest["passages"]
+    if settings["max_tokens"] != max_tokens or settings["overlap"] != overlap:
+        return None
+    if stored.vectors is None or (stored.manifest.get("model") or {}).get("name") != model:
+        return None
+    return stored
+
+
+def _vectors(
+    passages: list[Passage],
+    reused_rows: list[tuple[int, int]],
+    previous: StoredIndex | None,
+    model: str,
+    progress: Progress | None,
+    report: BuildReport,
+) -> tuple[np.ndarray | None, int | None]:
+    """Vectors for every passage: reused where the file is unchanged, embedded otherwise."""
+    reused = dict(reused_rows)
+    todo = [row for row in range(len(passages)) if row not in reused]
+    if previous is not None and not todo:
+        vectors = np.asarray(previous.vectors)[[reused[r] for r in range(len(passages))]]
+        return vectors, vectors.shape[1]
+    try:
+        embedder = SentenceTransformerEmbedder(model)
+    except ModelUnavailableError as error:
+        report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
+        report.vectors = False
+        return None, None
+    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+    if reused and previous is not None:
+        new_rows, old_rows = zip(*reused.items())
+        vectors[list(new_rows)] = np.asarray(previous.vectors)[list(old_rows)]
+    step = 256
+    for done in range(0, len(todo), step):
+        rows = todo[done : done + step]
+        vectors[rows] = embedder.encode([passages[r].text for r in rows], batch_size=config.BATCH_SIZE)
+        report.embedded += len(rows)
+        if progress:
+            progress(report.embedded, len(todo))
+    return vectors, embedder.dimension
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, UnicodeDecodeError):
+        return "not valid text"
+    return str(error) or type(error).__name__

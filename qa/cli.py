@@ -1,0 +1,188 @@
+"""The `qa` command: parse arguments, call the core, render. Exit 0 ok, 1 failure, 2 misuse."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from qa import config
+from qa.errors import QAError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the README test)."""
+    search = argparse.ArgumentParser(add_help=False)
+    search.add_argument("-k", type=_positive, default=argparse.SUPPRESS,
+                        help=f"passages per answer (default {config.DEFAULT_K})")
+    search.add_argument("--mode", choices=config.MODES, default=argparse.SUPPRESS,
+                        help=f"search mode (default {config.DEFAULT_MODE}: reciprocal-rank fusion of dense and bm25)")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                       help=f"index folder (default {config.DEFAULT_INDEX})")
+
+    main = _Parser(prog="qa", description="Ask questions of a folder of documents; answers are cited passages.",
+                   parents=[search, where],
+                   epilog="With no command, qa opens the interactive loop (same as: qa repl).")
+    commands = main.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    index = commands.add_parser("index", parents=[where], help="build or update the index",
+                                description="Build or update the index of .txt and .md files under PATHs.")
+    index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help=f"files or folders to index (default {config.DEFAULT_CORPUS})")
+    index.add_argument("--model", default=config.DEFAULT_MODEL,
+                       help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
+
+    ask = commands.add_parser("ask", parents=[search, where], help="answer one question",
+                              description="Print the passages that best answer QUESTION.")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    commands.add_parser("repl", parents=[search, where], help="interactive loop (the default)",
+                        description="Ask questions one after another; :help inside lists the commands.")
+
+    batch = commands.add_parser("batch", parents=[search, where], help="answer a file of questions as JSON lines",
+                                description="Answer one question a line (plain text, or JSON with id and question); "
+                                            "write one JSON object a line to stdout.")
+    batch.add_argument("file", metavar="FILE|-", help="questions file, or - for standard input")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        command = args.command or "repl"
+        return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch}[command](args)
+    except QAError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `qa batch … | head`); nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _opt(args: argparse.Namespace, name: str) -> Any:
+    return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE,
+                                "index": config.DEFAULT_INDEX}[name])
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from qa.index import Index
+
+    return Index.open(_opt(args, "index"))
+
+
+def _warn(index: Any) -> None:
+    for warning in index.take_warnings():
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _index(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from qa.build import build_index
+
+    paths = args.paths or [config.DEFAULT_CORPUS]
+    index_dir = _opt(args, "index")
+    console = _console(stderr=True)
+    if console.is_terminal:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("Indexing", total=None)
+            report = build_index(paths, index_dir, args.model,
+                                 progress=lambda done, total: bar.update(task, completed=done, total=total,
+                                                                         description="Embedding passages"))
+    else:
+        report = build_index(paths, index_dir, args.model)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    state = "up to date" if report.up_to_date else f"written to {index_dir}"
+    print(
+        f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
+        f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
+        f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from qa.render import answer_json, hits_renderable
+
+    index = _open(args)
+    k, mode = _opt(args, "k"), _opt(args, "mode")
+    hits = index.search(args.question, k, mode)
+    _warn(index)
+    if args.json:
+        print(json.dumps(answer_json(args.question, mode, hits), ensure_ascii=False))
+    else:
+        _console().print(hits_renderable(hits, args.question))
+    return 0
+
+
+def _repl(args: argparse.Namespace) -> int:
+    from qa import repl
+
+    return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"))
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from qa.batch import run_batch
+
+    index = _open(args)
+    if args.file == "-":
+        fd, close = sys.stdin.fileno(), False
+    else:
+        try:
+            fd, close = os.open(args.file, os.O_RDONLY), True
+        except OSError as error:
+            raise UsageError(f"Cannot read {args.file}: {error.strerror}. Name a file of questions, or - for stdin.") from None
+    console = _console(stderr=True)
+    try:
+        if console.is_terminal:
+            with console.status("Answering…") as status:
+                return run_batch(index, fd, _opt(args, "k"), _opt(args, "mode"), sys.stdout, config.BATCH_SIZE,
+                                 progress=lambda n: status.update(f"Answered {n} questions…"))
+        return run_batch(index, fd, _opt(args, "k"), _opt(args, "mode"), sys.stdout, config.BATCH_SIZE)
+    finally:
+        if close:
+            os.close(fd)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

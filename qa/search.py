@@ -1,0 +1,63 @@
+"""Ranking: dense (FAISS inner product), BM25, and their reciprocal-rank fusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.config import RRF_K
+from qa.passages import Passage
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One answer: a passage, where it ranked, and why."""
+
+    rank: int
+    score: float
+    mode: str                 # the search that produced the ranking: dense, bm25 or hybrid
+    passage: Passage
+    path: str                 # the source file as a user can open it
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+
+    @property
+    def citation(self) -> str:
+        """`path:line_start-line_end`, checkable by anyone with the file."""
+        p = self.passage
+        lines = f"{p.line_start}" if p.line_start == p.line_end else f"{p.line_start}-{p.line_end}"
+        return f"{self.path}:{lines}"
+
+
+class DenseIndex:
+    """Exact inner-product search over normalised vectors."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        import faiss
+
+        self._index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def top(self, queries: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
+        """For each query vector, the best `depth` rows and their cosine similarities."""
+        depth = min(depth, self._index.ntotal)
+        if depth == 0:
+            return [[] for _ in range(len(queries))]
+        scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
+        return [
+            [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
+            for row_ids, row_scores in zip(rows, scores)
+        ]
+
+
+def fuse(dense: list[tuple[int, float]], sparse: list[tuple[int, float]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each list adds 1 / (k + rank) for every row it ranks."""
+    fused: dict[int, float] = {}
+    for ranking in (dense, sparse):
+        for rank, (row, _) in enumerate(ranking, start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

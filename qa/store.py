@@ -1,0 +1,254 @@
+"""The index folder: plain files, written atomically, read without running any code from them.
+
+    index/
+      CURRENT                 name of the complete generation in use (replaced atomically)
+      .lock                   held while a build runs
+      gen-<time>-<id>/
+        manifest.json         format version, model, passage settings, source files
+        passages.sqlite       passages (row = vector row) and source files
+        vectors.npy           float32 (passages x dimension), L2-normalised; absent without a model
+        bm25.*                BM25 vocabulary and sparse weights
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.bm25 import BM25
+from qa.config import FORMAT_VERSION
+from qa.errors import IndexBusyError, IndexFormatError, NoIndexError
+from qa.passages import Passage
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.sqlite"
+VECTORS = "vectors.npy"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as it was indexed, and where its passages are."""
+
+    path: str          # relative to the corpus root
+    sha256: str
+    size: int
+    mtime_ns: int
+    first_row: int
+    count: int
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"Rebuild it with: qa index --index {index_dir} PATH"
+
+
+# --- writing --------------------------------------------------------------------
+
+
+class BuildLock:
+    """Exclusive right to build into an index folder."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._handle: Any = None
+
+    def __enter__(self) -> BuildLock:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.index_dir / ".lock", "a+")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise IndexBusyError(
+                f"Another qa index is building {self.index_dir}; wait for it to finish, then run this again."
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._handle.close()
+
+
+def write_generation(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    passages: list[Passage],
+    files: list[SourceFile],
+    vectors: np.ndarray | None,
+    bm25: BM25,
+    extra: dict[str, Path] | None = None,
+) -> Path:
+    """Write a complete index beside the current one, then make it current in one rename.
+
+    Call with the BuildLock held. If anything fails or the process dies before the
+    final rename, the previous generation stays current and untouched.
+    """
+    temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
+    temporary.mkdir(parents=True)
+    try:
+        _write_passages(temporary / PASSAGES, passages, files)
+        if vectors is not None:
+            np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+        bm25.save(temporary)
+        for name, source in (extra or {}).items():
+            _link_or_copy(source, temporary / name)
+        manifest = dict(manifest, sizes={p.name: p.stat().st_size for p in sorted(temporary.iterdir())})
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        for path in temporary.iterdir():
+            _fsync(path)
+        _fsync(temporary)
+        final = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        os.rename(temporary, final)
+        pointer = index_dir / f".{CURRENT}.tmp"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        _fsync(pointer)
+        os.replace(pointer, index_dir / CURRENT)
+        _fsync(index_dir)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    for old in index_dir.iterdir():
+        if old.is_dir() and old != final and (old.name.startswith("gen-") or old.name.startswith(".tmp-")):
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(
+            """
+            CREATE TABLE passages (
+                row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+                line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, text TEXT NOT NULL);
+            CREATE TABLE files (
+                path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                first_row INTEGER NOT NULL, count INTEGER NOT NULL);
+            """
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((row, p.file, p.start, p.end, p.line_start, p.line_end, p.text) for row, p in enumerate(passages)),
+        )
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+            ((f.path, f.sha256, f.size, f.mtime_ns, f.first_row, f.count) for f in files),
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- reading --------------------------------------------------------------------
+
+
+class StoredIndex:
+    """A read-only view of the current generation of an index folder."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        pointer = index_dir / CURRENT
+        if not pointer.is_file():
+            raise NoIndexError(f"No index at {index_dir}. Build one with: qa index --index {index_dir} [PATH ...]")
+        name = pointer.read_text(encoding="utf-8").strip()
+        self.folder = index_dir / name
+        if not name.startswith("gen-") or "/" in name or not self.folder.is_dir():
+            raise IndexFormatError(f"The index at {index_dir} is damaged (CURRENT names no index). {_rebuild_hint(index_dir)}")
+        self.manifest = self._read_manifest()
+        self.root: str = self.manifest.get("root", "")
+        self._check_sizes()
+        try:
+            self._db = sqlite3.connect(f"file:{self.folder / PASSAGES}?mode=ro", uri=True, check_same_thread=False)
+            self.size = int(self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
+            self.files = [SourceFile(*row) for row in self._db.execute(
+                "SELECT path, sha256, size, mtime_ns, first_row, count FROM files ORDER BY first_row")]
+            self.vectors = self._read_vectors()
+            self.bm25 = BM25.load(self.folder, self.size)
+        except (sqlite3.DatabaseError, ValueError, OSError, json.JSONDecodeError) as error:
+            raise IndexFormatError(
+                f"The index at {index_dir} is damaged ({_first_line(error)}). {_rebuild_hint(index_dir)}"
+            ) from None
+        if self.size != self.manifest["passages"]["count"]:
+            raise IndexFormatError(f"The index at {index_dir} is damaged (passage count). {_rebuild_hint(index_dir)}")
+
+    def _read_manifest(self) -> dict[str, Any]:
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise IndexFormatError(
+                f"The index at {self.index_dir} is damaged (manifest: {_first_line(error)}). {_rebuild_hint(self.index_dir)}"
+            ) from None
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"The index at {self.index_dir} has format {version!r}; this qa reads format {FORMAT_VERSION}. "
+                f"{_rebuild_hint(self.index_dir)}"
+            )
+        return manifest
+
+    def _check_sizes(self) -> None:
+        for name, size in self.manifest.get("sizes", {}).items():
+            path = self.folder / name
+            if name != MANIFEST and (not path.is_file() or path.stat().st_size != size):
+                raise IndexFormatError(
+                    f"The index at {self.index_dir} is damaged ({name} is missing or truncated). "
+                    f"{_rebuild_hint(self.index_dir)}"
+                )
+
+    def _read_vectors(self) -> np.ndarray | None:
+        path = self.folder / VECTORS
+        if not path.is_file():
+            return None
+        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+        model = self.manifest.get("model") or {}
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != (self.size, model.get("dimension")):
+            raise ValueError(f"vectors have shape {vectors.shape}, expected ({self.size}, {model.get('dimension')})")
+        return vectors
+
+    def passages(self, rows: list[int]) -> list[Passage]:
+        """The passages at `rows`, in that order."""
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            row: Passage(*rest)
+            for row, *rest in self._db.execute(
+                f"SELECT row, file, start, end, line_start, line_end, text FROM passages WHERE row IN ({marks})", rows
+            )
+        }
+        return [found[row] for row in rows]
+
+    def all_passages(self) -> list[Passage]:
+        """Every passage, in row order."""
+        return [Passage(*r) for r in self._db.execute(
+            "SELECT file, start, end, line_start, line_end, text FROM passages ORDER BY row")]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
