@@ -43,6 +43,14 @@ def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
             del lines[:size]
 
 
+class LineError(ValueError):
+    """A line that holds no question; `id` is the line's own id when it has one."""
+
+    def __init__(self, message: str, item_id: Any) -> None:
+        super().__init__(message)
+        self.id = item_id
+
+
 def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
     """`(id, question)` from a plain line or a JSON line with `question` (and optional `id`)."""
     text = raw.decode("utf-8", errors="replace").strip()
@@ -51,11 +59,14 @@ def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
     try:
         item = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"line {number} is not valid JSON ({error.msg})") from None
-    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-        raise ValueError(f'line {number} has no "question" string')
+        raise LineError(f"line {number} is not valid JSON ({error.msg})", number) from None
+    if not isinstance(item, dict):
+        raise LineError(f"line {number} is JSON but not an object", number)
+    item_id = item.get("id", number)
+    if not isinstance(item.get("question"), str):
+        raise LineError(f'line {number} has no "question" string', item_id)
     if not item["question"].strip():
-        raise ValueError(f"line {number} has an empty question")
+        raise LineError(f"line {number} has an empty question", item_id)
     return item.get("id", number), item["question"]
 
 
@@ -74,8 +85,8 @@ def run_batch(index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size
             try:
                 item_id, question = parse_line(raw, number)
                 jobs.append((number, item_id, question))
-            except ValueError as error:
-                outputs[number] = {"id": number, "line": number, "error": str(error)}
+            except LineError as error:
+                outputs[number] = {"id": error.id, "line": number, "error": str(error)}
         if jobs:
             try:
                 answers = index.search_many([q for _, _, q in jobs], k, mode)

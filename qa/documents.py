@@ -127,10 +127,12 @@ _MARKERS = frozenset(
     category categories posted filed editor""".split()
 )
 _STOP = frozenset("to in the of on and a an for this at by with our your you it is or".split())
+_LEADS = re.compile(
+    r"^\W*(see also|related:|read more|read also|also read|more on this|share this|click here|tags:)",
+    re.IGNORECASE,
+)
 _PHRASES = re.compile(
-    r"^\W*(see also|related:|read more|read also|also read|more on this|share this|"
-    r"click here|tags:)"
-    r"|will not be published|required fields are marked|leave a (reply|comment)"
+    r"will not be published|required fields are marked|leave a (reply|comment)"
     r"|app download|download (our|the) app|we use cookies|accept (all )?cookies",
     re.IGNORECASE,
 )
@@ -154,6 +156,8 @@ def is_junk(line: str) -> bool:
         return True
     words = stripped.split()
     if len(words) <= 40 and (_PHRASES.search(stripped) or _COPYRIGHT.search(stripped)):
+        return True
+    if _LEADS.search(stripped) and not _SENTENCE_END.search(stripped):
         return True
     if _BRACKETS_ONLY.match(stripped) or _URLS_ONLY.match(stripped):
         return True

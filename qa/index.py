@@ -111,7 +111,6 @@ class Index:
         depth = max(config.CANDIDATES, k)
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in questions]
         if mode in ("dense", "hybrid"):
-            assert self._dense is not None or self.dense_error() is None
             vectors = self.embed(questions)
             assert self._dense is not None
             dense_lists = self._dense.top(vectors, depth)

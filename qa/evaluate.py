@@ -1,0 +1,106 @@
+"""Retrieval quality on a question set: recall@k and MRR@10 per search mode."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import UsageError
+from qa.index import Index
+from qa.search import Hit
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question and where its answer is (`gold` empty: the corpus does not answer it)."""
+
+    id: str
+    question: str
+    gold: tuple[tuple[str, str], ...]   # (file, phrase the passage must contain)
+
+
+@dataclass
+class Scores:
+    """One mode's numbers over a question set."""
+
+    mode: str
+    answerable: int = 0
+    found_at: dict[str, int | None] = field(default_factory=dict)   # question id -> rank of first answer
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    def recall(self, k: int) -> float:
+        ranks = self.found_at.values()
+        return sum(1 for r in ranks if r is not None and r <= k) / self.answerable if self.answerable else 0.0
+
+    def mrr(self, k: int = 10) -> float:
+        ranks = self.found_at.values()
+        return sum(1 / r for r in ranks if r is not None and r <= k) / self.answerable if self.answerable else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode, "answerable": self.answerable,
+            "recall@1": round(self.recall(1), 4), "recall@5": round(self.recall(5), 4),
+            "recall@10": round(self.recall(10), 4), "mrr@10": round(self.mrr(10), 4),
+            "misses": self.misses,
+        }
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a JSON-lines question file (`id`, `question`, `gold: [{file, contains}]`)."""
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise UsageError(f"Cannot read {path}: {error.strerror}. Name a JSON-lines question file.") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            gold = tuple((g["file"], g["contains"]) for g in item.get("gold", []))
+            questions.append(Question(str(item.get("id", number)), item["question"], gold))
+        except (ValueError, KeyError, TypeError) as error:
+            raise UsageError(f"{path}:{number} is not a question line ({error}); "
+                             'expected {"id", "question", "gold": [{"file", "contains"}]}.') from None
+    return questions
+
+
+def normalise(text: str) -> str:
+    """Lower case with whitespace runs collapsed, for phrase matching."""
+    return " ".join(text.lower().split())
+
+
+def answers(hit: Hit, gold: tuple[tuple[str, str], ...]) -> bool:
+    """True when the hit's passage comes from a gold file and contains its phrase."""
+    file = hit.passage.file
+    text = normalise(hit.passage.text)
+    return any((file == f or file.endswith("/" + f)) and normalise(phrase) in text for f, phrase in gold)
+
+
+def first_answer(hits: list[Hit], gold: tuple[tuple[str, str], ...]) -> int | None:
+    """Rank of the first hit that answers, if any."""
+    return next((hit.rank for hit in hits if answers(hit, gold)), None)
+
+
+def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
+             depth: int = 10) -> dict[str, Scores]:
+    """Scores per mode; a question counts as found at the rank of its first answering passage."""
+    results: dict[str, Scores] = {}
+    answerable = [q for q in questions if q.gold]
+    for mode in modes:
+        scores = Scores(mode, answerable=len(answerable))
+        hit_lists = index.search_many([q.question for q in answerable], depth, mode) if answerable else []
+        for question, hits in zip(answerable, hit_lists):
+            rank = first_answer(hits, question.gold)
+            scores.found_at[question.id] = rank
+            if rank != 1:
+                top = hits[0] if hits else None
+                scores.misses.append({
+                    "id": question.id, "question": question.question, "rank": rank,
+                    "first": top.citation if top else None,
+                    "first_text": top.passage.text[:160] if top else None,
+                })
+        results[mode] = scores
+    return results

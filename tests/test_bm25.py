@@ -1,0 +1,35 @@
+"""Our precomputed BM25 gives exactly rank-bm25's BM25Okapi scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from qa.bm25 import BM25, tokenize
+
+QUESTIONS = [
+    "What did BGI Genomics set up in Uruguay?",
+    "digital digital economy",          # a repeated word counts twice, as in rank-bm25
+    "China",                            # in nearly every passage: floored idf
+    "Who is Yu Xiaohui?",
+    "zebra quantum",                    # no known word
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_scores_equal_rank_bm25_on_the_seeds(index, question):
+    texts = [p.text for p in index.stored.all_passages()]
+    reference = BM25Okapi([tokenize(t) for t in texts]).get_scores(tokenize(question))
+    ours = np.zeros(len(texts))
+    rows, scores = BM25.build(texts).scores(question)
+    ours[rows] = scores
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_the_saved_index_scores_like_a_fresh_build(index):
+    texts = [p.text for p in index.stored.all_passages()]
+    fresh = BM25.build(texts).top("clinical laboratory in Uruguay", 5)
+    saved = index.stored.bm25.top("clinical laboratory in Uruguay", 5)
+    assert [row for row, _ in saved] == [row for row, _ in fresh]
+    assert saved[0][1] == pytest.approx(fresh[0][1])

@@ -1,0 +1,114 @@
+"""The splitter: exact spans, line numbers, the token limit, and nothing real left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.documents import Document, find_paragraphs, is_junk
+from qa.embedder import model_folder
+from qa.passages import WordPieceCounter, sentence_spans, split_document
+
+COUNTER = WordPieceCounter(model_folder("all-MiniLM-L6-v2") / "tokenizer.json")
+
+WORDS = st.sampled_from(
+    "china colombia forum digital cooperation investment satellite laboratory minister trade 5G "
+    "avocado renewable Uruguay Chongqing 13.4 percent $22.64 billion e-commerce Xi’s “quoted” "
+    "supercalifragilisticexpialidocious 数字经济 Ñandú naïve café".split()
+)
+JUNK = st.sampled_from([
+    "Share", "MorePhoto", "Back to top About Us | Jobs | Contact Us | Privacy Policy",
+    "Copyright ©1999-2024 Example.com. All rights reserved.", "Leave a Reply",
+    "See also\xa0 Something else | A newspaper", "[京ICP證040655號]",
+    "a| b| c| d| e| f",
+])
+
+
+@st.composite
+def sentences(draw) -> str:
+    words = draw(st.lists(WORDS, min_size=3, max_size=90))
+    words[0] = words[0].capitalize()
+    return " ".join(words) + draw(st.sampled_from([".", "!", "?", "."]))
+
+
+@st.composite
+def documents(draw) -> tuple[str, list[str]]:
+    """Text made of paragraphs and junk lines, and the real sentences in it."""
+    lines: list[str] = []
+    real: list[str] = []
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()) and lines:
+            lines.append(draw(JUNK))
+        paragraph = draw(st.lists(sentences(), min_size=1, max_size=6))
+        real += paragraph
+        indent = draw(st.sampled_from(["", "  ", "\t"]))
+        lines.append(indent + " ".join(paragraph) + draw(st.sampled_from(["", " ", "\xa0"])))
+        lines += [""] * draw(st.integers(0, 2))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return newline.join(lines), real
+
+
+def _document(text: str) -> Document:
+    paragraphs, junk = find_paragraphs(text)
+    return Document(Path("doc.txt"), "doc.txt", text, "0" * 64, len(text), paragraphs, junk)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents(), st.integers(24, 254), st.integers(0, 2))
+def test_passages_are_exact_spans_within_the_limit_covering_every_sentence(generated, max_tokens, overlap):
+    text, real = generated
+    passages = split_document(_document(text), COUNTER, max_tokens, overlap)
+    for p in passages:
+        assert text[p.start : p.end] == p.text
+        assert p.text == p.text.strip()
+        assert p.line_start == text.count("\n", 0, p.start) + 1
+        assert p.line_end == text.count("\n", 0, p.end) + 1
+        assert COUNTER.count([p.text])[0] <= max_tokens
+        assert not any(is_junk(line) for line in p.text.split("\n") if line.strip())
+    covered = set()
+    for p in passages:
+        covered.update(range(p.start, p.end))
+    cursor = 0
+    for sentence in real:
+        start = text.index(sentence, cursor)
+        cursor = start + len(sentence)
+        visible = {i for i in range(start, cursor) if not text[i].isspace()}
+        assert visible <= covered, f"sentence left out: {sentence[:60]!r}"
+
+
+def test_sentences_split_at_boundaries_but_not_after_abbreviations():
+    text = "Mr. Xi met Dr. Lula on Nov. 13. The U.S. was absent! Was it? “Yes.” Then 5G came."
+    spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+    assert spans == ["Mr. Xi met Dr. Lula on Nov. 13.", "The U.S. was absent!", "Was it?", "“Yes.”", "Then 5G came."]
+
+
+def test_a_sentence_longer_than_the_limit_is_cut_at_word_boundaries():
+    text = " ".join(["cooperation"] * 400) + "."
+    passages = split_document(_document(text), COUNTER, 100, 1)
+    assert len(passages) >= 4
+    assert all(COUNTER.count([p.text])[0] <= 100 for p in passages)
+    assert all(not p.text.startswith("##") and p.text.startswith("cooperation") for p in passages)
+
+
+def test_consecutive_passages_share_an_overlapping_sentence():
+    sentence_list = [f"Sentence number {i} talks about digital cooperation between regions." for i in range(30)]
+    text = " ".join(sentence_list)
+    passages = split_document(_document(text), COUNTER, 60, 1)
+    assert len(passages) > 2
+    for before, after in zip(passages, passages[1:]):
+        assert after.start < before.end, "no overlap"
+
+
+@pytest.mark.parametrize("line", [
+    "Read more about the forum in the joint statement.",
+    "The copyright law was amended in 2020.",
+    "China and Colombia signed a deal on the LINE app.",
+    "Economy",
+    "China, Colombia to strengthen cooperation in industry and information technology fields",
+    "| Country | Trade |",
+])
+def test_real_lines_with_junk_words_are_kept(line):
+    assert not is_junk(line)

@@ -1,0 +1,35 @@
+"""Retrieval quality on the seeds with the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.evaluate import evaluate, first_answer, load_questions, normalise
+from tests.conftest import REPO, SEEDS
+
+OWN = load_questions(REPO / "tests" / "retrieval.jsonl")
+DEV_FILE = REPO.parent / "shared" / "dev-questions.jsonl"
+DEV = load_questions(DEV_FILE) if DEV_FILE.is_file() else []
+LARGE = load_questions(REPO / "tests" / "questions.jsonl")
+
+
+@pytest.mark.parametrize("question", [q for q in OWN + LARGE + DEV if q.gold], ids=lambda q: q.id)
+def test_gold_phrases_are_in_the_seeds(question):
+    for file, phrase in question.gold:
+        assert normalise(phrase) in normalise((SEEDS / file).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("question", [q for q in OWN + DEV if q.gold], ids=lambda q: q.id)
+def test_hybrid_answers_within_the_top_5(index, question):
+    hits = index.search(question.question, k=5, mode="hybrid")
+    assert first_answer(hits, question.gold) is not None, [h.citation for h in hits]
+
+
+def test_hybrid_is_at_least_as_good_as_either_side_on_the_large_set(index):
+    scores = evaluate(index, LARGE)
+    hybrid, dense, bm25 = scores["hybrid"], scores["dense"], scores["bm25"]
+    assert hybrid.answerable >= 40
+    assert hybrid.recall(5) >= 0.85
+    assert hybrid.mrr() >= max(dense.mrr(), bm25.mrr())
