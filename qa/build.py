@@ -35,6 +35,7 @@ class BuildReport:
     added: int = 0
     removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     vectors: bool = True
     up_to_date: bool = False
@@ -65,9 +66,13 @@ def build_index(
         documents: list[Document] = []
         for path in files:
             try:
-                documents.append(read(path, root))
+                document = read(path, root)
             except (OSError, ValueError) as error:
                 report.skipped.append(Skipped(path.relative_to(root).as_posix(), _reason(error)))
+                continue
+            documents.append(document)
+            if document.encoding != "utf-8":
+                report.notes.append(f"{document.name}: not valid UTF-8, read as {document.encoding}")
         if not documents:
             raise QAError(f"No readable .txt or .md files under {', '.join(map(str, paths))}; nothing was indexed.")
 
@@ -103,6 +108,7 @@ def build_index(
             "format_version": config.FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "root": str(root),
+            "paths": [str(p) for p in paths],
             "model": {"name": model, "dimension": dimension} if vectors is not None else None,
             "passages": {"max_tokens": max_tokens, "overlap": overlap, "count": len(passages)},
             "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
@@ -164,6 +170,6 @@ def _vectors(
 def _reason(error: BaseException) -> str:
     if isinstance(error, PermissionError):
         return "permission denied"
-    if isinstance(error, UnicodeDecodeError):
-        return "not valid text"
+    if isinstance(error, OSError):
+        return (error.strerror or type(error).__name__).lower()
     return str(error) or type(error).__name__

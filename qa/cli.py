@@ -96,9 +96,16 @@ def _console(stderr: bool = False) -> Any:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """Open the index and say, in one line, if its files changed since it was built."""
     from qa.index import Index
 
-    return Index.open(_opt(args, "index"))
+    index = Index.open(_opt(args, "index"))
+    stale = index.stale_files()
+    if stale:
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        print(f"warning: {len(stale)} file(s) changed since the index was built ({shown}); "
+              f"update with: {index.update_command()}", file=sys.stderr)
+    return index
 
 
 def _warn(index: Any) -> None:
@@ -127,6 +134,8 @@ def _index(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for skipped in report.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     state = "up to date" if report.up_to_date else f"written to {index_dir}"
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "

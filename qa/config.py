@@ -12,8 +12,9 @@ DEFAULT_INDEX = Path(os.environ.get("QA_INDEX", "index"))
 #: The embedding model: a sentence-transformers name or a local folder.
 DEFAULT_MODEL = os.environ.get("QA_MODEL", "all-MiniLM-L6-v2")
 
-#: File types read from a corpus folder.
+#: File types read from a corpus folder, and the largest file read (bigger ones are skipped).
 TEXT_SUFFIXES = (".txt", ".md")
+MAX_FILE_MB = float(os.environ.get("QA_MAX_FILE_MB", "20"))
 
 #: Passage size, in the model's word pieces (the model itself truncates at 256
 #: including its two special tokens), and how many sentences consecutive

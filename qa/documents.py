@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.config import TEXT_SUFFIXES
+from qa.config import MAX_FILE_MB, TEXT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def discover(paths: list[Path]) -> tuple[Path, list[Path], list[Skipped]]:
     """
     if not paths:
         raise ValueError("no paths given")
-    resolved = [p.resolve() for p in paths]
+    resolved = [Path(os.path.abspath(p)) for p in paths]
     folders = [p if p.is_dir() else p.parent for p in resolved]
     root = Path(os.path.commonpath([str(f) for f in folders]))
     files: list[Path] = []
@@ -92,15 +92,25 @@ def _take(path: Path, files: list[Path], skipped: list[Skipped], seen: set[Path]
 # --- reading --------------------------------------------------------------------
 
 
+class Unreadable(ValueError):
+    """A file that cannot be indexed; the message says why, in a few words."""
+
+
 def read(path: Path, root: Path) -> Document:
-    """Read a file and mark its content paragraphs."""
+    """Read a file and mark its content paragraphs (raises Unreadable or OSError)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_MB * 1_000_000:
+        raise Unreadable(f"{size / 1e6:.0f} MB, over the {MAX_FILE_MB:g} MB limit (set QA_MAX_FILE_MB to raise it)")
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file")
+    head = data[:8192]
+    if b"\x00" in head or sum(b < 32 and b not in b"\n\r\t\f" for b in head) > len(head) // 10:
+        raise Unreadable("binary, not text")
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = data.decode("cp1252", errors="replace"), "cp1252"
+    if not text.strip():
+        raise Unreadable("empty")
     document = Document(
         path=path,
         name=path.relative_to(root).as_posix(),
@@ -110,6 +120,8 @@ def read(path: Path, root: Path) -> Document:
         encoding=encoding,
     )
     document.paragraphs, document.junk_lines = find_paragraphs(text)
+    if not document.paragraphs:
+        raise Unreadable("nothing but junk lines")
     return document
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shlex
 from pathlib import Path
 
 import numpy as np
 
 from qa import config
 from qa.build import BuildReport, Progress, build_index
+from qa.documents import discover
 from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.search import DenseIndex, Hit, fuse
@@ -28,6 +31,14 @@ class Index:
                 f"Rebuild it with: qa index --index {self.path} --model {model} PATH"
             )
         self.model: str | None = recorded
+        settings = stored.manifest["passages"]
+        expected = {"max_tokens": config.PASSAGE_TOKENS, "overlap": config.OVERLAP_SENTENCES}
+        if {name: settings.get(name) for name in expected} != expected:
+            raise IndexFormatError(
+                f"The index at {self.path} was built with other passage settings "
+                f"({settings.get('max_tokens')} tokens, overlap {settings.get('overlap')}). "
+                f"Rebuild it with: {self.update_command()}"
+            )
         #: Warnings for the user (each said once), e.g. that dense search fell back to BM25.
         self.warnings: list[str] = []
         self._warnings_taken = 0
@@ -60,6 +71,34 @@ class Index:
     def size(self) -> int:
         """Number of passages."""
         return self.stored.size
+
+    def update_command(self) -> str:
+        """The command that brings this index up to date with its files."""
+        paths = " ".join(shlex.quote(p) for p in self.stored.manifest.get("paths", [])) or "PATH"
+        where = "" if Path(self.path) == config.DEFAULT_INDEX else f" --index {shlex.quote(str(self.path))}"
+        return f"qa index{where} {paths}"
+
+    def stale_files(self) -> list[str]:
+        """Source files added, changed or removed since the index was built."""
+        root = Path(self.stored.root)
+        known = {f.path: f for f in self.stored.files}
+        stale = []
+        for name, source in known.items():
+            try:
+                status = os.stat(root / name)
+            except OSError:
+                stale.append(name)
+                continue
+            if status.st_size != source.size:
+                stale.append(name)
+            elif status.st_mtime_ns != source.mtime_ns and _sha256(root / name) != source.sha256:
+                stale.append(name)
+        paths = [Path(p) for p in self.stored.manifest.get("paths", []) if Path(p).exists()]
+        if paths:
+            _, files, _ = discover(paths)
+            stale += sorted(n for n in (f.relative_to(root).as_posix() for f in files if f.is_relative_to(root))
+                            if n not in known)
+        return stale
 
     def source_path(self, file: str) -> str:
         """A passage's file as a user can open it from the current directory."""
@@ -148,6 +187,14 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 __all__ = ["Index", "Hit", "QAError"]
