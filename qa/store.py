@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def write_generation(
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             _link_or_copy(source, temporary / name)
-        manifest = dict(manifest, sizes={p.name: p.stat().st_size for p in sorted(temporary.iterdir())})
+        manifest = dict(manifest, checksums={p.name: _checksum(p) for p in sorted(temporary.iterdir())})
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in temporary.iterdir():
             _fsync(path)
@@ -149,6 +150,15 @@ def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]
         db.close()
 
 
+def _checksum(path: Path) -> dict[str, int]:
+    """Size and CRC-32 of a file: enough to catch truncation and flipped bytes on open."""
+    crc = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            crc = zlib.crc32(block, crc)
+    return {"size": path.stat().st_size, "crc32": crc}
+
+
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
@@ -181,7 +191,7 @@ class StoredIndex:
             raise IndexFormatError(f"The index at {index_dir} is damaged (CURRENT names no index). {_rebuild_hint(index_dir)}")
         self.manifest = self._read_manifest()
         self.root: str = self.manifest.get("root", "")
-        self._check_sizes()
+        self._check_files()
         try:
             self._db = sqlite3.connect(f"file:{self.folder / PASSAGES}?mode=ro", uri=True, check_same_thread=False)
             self.size = int(self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
@@ -209,16 +219,36 @@ class StoredIndex:
                 f"The index at {self.index_dir} has format {version!r}; this qa reads format {FORMAT_VERSION}. "
                 f"{_rebuild_hint(self.index_dir)}"
             )
+        passages = manifest.get("passages")
+        model = manifest.get("model")
+        if not (
+            isinstance(manifest.get("root"), str)
+            and isinstance(passages, dict)
+            and all(isinstance(passages.get(key), int) for key in ("count", "max_tokens", "overlap"))
+            and (model is None or (isinstance(model, dict) and isinstance(model.get("dimension"), int)))
+        ):
+            raise IndexFormatError(
+                f"The index at {self.index_dir} is damaged (manifest fields). {_rebuild_hint(self.index_dir)}"
+            )
         return manifest
 
-    def _check_sizes(self) -> None:
-        for name, size in self.manifest.get("sizes", {}).items():
+    def _check_files(self) -> None:
+        """Every file the manifest lists is there with the size and checksum it was written with."""
+        checksums = self.manifest.get("checksums")
+        if not isinstance(checksums, dict) or PASSAGES not in checksums:
+            raise IndexFormatError(f"The index at {self.index_dir} is damaged (manifest lists no files). "
+                                   f"{_rebuild_hint(self.index_dir)}")
+        for name, expected in checksums.items():
             path = self.folder / name
-            if name != MANIFEST and (not path.is_file() or path.stat().st_size != size):
-                raise IndexFormatError(
-                    f"The index at {self.index_dir} is damaged ({name} is missing or truncated). "
-                    f"{_rebuild_hint(self.index_dir)}"
-                )
+            if not path.is_file() or path.stat().st_size != expected.get("size"):
+                problem = "is missing" if not path.is_file() else "has the wrong size"
+            elif _checksum(path) != expected:
+                problem = "is corrupted"
+            else:
+                continue
+            raise IndexFormatError(
+                f"The index at {self.index_dir} is damaged ({name} {problem}). {_rebuild_hint(self.index_dir)}"
+            )
 
     def _read_vectors(self) -> np.ndarray | None:
         path = self.folder / VECTORS
