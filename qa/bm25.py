@@ -20,10 +20,39 @@ from qa.config import BM25_B, BM25_EPSILON, BM25_K1
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
+#: Common English function words, left out of BM25 terms by the "stem-stop" scheme.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves""".split()
+)
+SCHEMES = ("plain", "stem", "stem-stop")
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased runs of letters and digits."""
-    return _TOKEN.findall(text.lower())
+
+def tokenize(text: str, scheme: str = "plain") -> list[str]:
+    """BM25 terms of `text`: lower-cased runs of letters and digits, stemmed and filtered by `scheme`."""
+    words = _TOKEN.findall(text.lower())
+    if scheme == "plain":
+        return words
+    if scheme == "stem-stop":
+        words = [w for w in words if w not in STOP_WORDS]
+    return _stemmer().stemWords(words)
+
+
+_STEMMER = None
+
+
+def _stemmer():  # PyStemmer: Snowball English, in C
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
 
 
 @dataclass
@@ -35,11 +64,13 @@ class BM25:
     rows: np.ndarray      # int32, passage row numbers
     weights: np.ndarray   # float32, BM25 weight of the term in that passage
     size: int             # number of passages
+    scheme: str = "plain"  # how text becomes terms (see `tokenize`)
 
     @classmethod
     def build(
         cls,
         texts: list[str],
+        scheme: str = "plain",
         k1: float = BM25_K1,
         b: float = BM25_B,
         epsilon: float = BM25_EPSILON,
@@ -51,7 +82,7 @@ class BM25:
         freqs: list[int] = []
         lengths = np.zeros(len(texts), dtype=np.float64)
         for row, text in enumerate(texts):
-            tokens = tokenize(text)
+            tokens = tokenize(text, scheme)
             lengths[row] = len(tokens)
             for term, count in Counter(tokens).items():
                 term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
@@ -71,13 +102,13 @@ class BM25:
         order = np.argsort(terms, kind="stable")
         indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(document_freq.astype(np.int64), out=indptr[1:])
-        return cls(vocabulary, indptr, rows[order], weights[order].astype(np.float32), n)
+        return cls(vocabulary, indptr, rows[order], weights[order].astype(np.float32), n, scheme)
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """Rows that share a term with `query`, and their scores (a repeated word counts again)."""
         total = np.zeros(self.size, dtype=np.float32)
         touched = np.zeros(self.size, dtype=bool)
-        for term in tokenize(query):
+        for term in tokenize(query, self.scheme):
             t = self.vocabulary.get(term)
             if t is None:
                 continue
@@ -107,7 +138,7 @@ class BM25:
         np.save(folder / "bm25.weights.npy", self.weights)
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> BM25:
+    def load(cls, folder: Path, size: int, scheme: str = "plain") -> BM25:
         """Read what `save` wrote; never unpickles."""
         terms = json.loads((folder / "bm25.terms.json").read_text(encoding="utf-8"))
         indptr = np.load(folder / "bm25.indptr.npy", allow_pickle=False)
@@ -117,5 +148,5 @@ class BM25:
             raise ValueError("BM25 arrays do not match each other")
         if len(rows) and (int(rows.max()) >= size or int(rows.min()) < 0):
             raise ValueError("BM25 arrays point past the passages")
-        return cls({t: i for i, t in enumerate(terms)}, indptr, rows, weights, size)
+        return cls({t: i for i, t in enumerate(terms)}, indptr, rows, weights, size, scheme)
 

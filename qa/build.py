@@ -14,7 +14,7 @@ from qa.bm25 import BM25
 from qa.documents import Document, Skipped, discover, read
 from qa.embedder import SentenceTransformerEmbedder, token_counter
 from qa.errors import ModelUnavailableError, QAError, UsageError
-from qa.passages import Passage, split_document
+from qa.passages import Passage, TokenCounter, split_document
 from qa.store import BuildLock, SourceFile, StoredIndex, write_generation
 
 #: progress(done, total) while embedding.
@@ -46,8 +46,7 @@ def build_index(
     paths: list[Path],
     index_dir: Path = config.DEFAULT_INDEX,
     model: str = config.DEFAULT_MODEL,
-    max_tokens: int = config.PASSAGE_TOKENS,
-    overlap: int = config.OVERLAP_SENTENCES,
+    settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, re-embedding only changed files."""
@@ -61,7 +60,7 @@ def build_index(
     report.skipped += skipped
 
     with BuildLock(index_dir):
-        previous = _previous(index_dir, model, max_tokens, overlap)
+        previous = _previous(index_dir, model, settings)
         counter = token_counter(model)
         documents: list[Document] = []
         for path in files:
@@ -80,6 +79,9 @@ def build_index(
         passages: list[Passage] = []
         sources: list[SourceFile] = []
         reused_rows: list[tuple[int, int]] = []  # (new row, old row) whose vector is kept
+        titles: list[str] = []                   # per passage: its document's title, for the embedder
+        # The model sees at most 254 word pieces of text; leave room for the title when it is given.
+        max_tokens = min(settings.max_tokens, 254 - (TITLE_TOKENS + 1 if settings.title_context else 0))
         for document in documents:
             before = old.get(document.name)
             if before and before.sha256 == document.sha256:
@@ -90,11 +92,12 @@ def build_index(
             else:
                 report.changed += before is not None
                 report.added += before is None
-                document_passages = split_document(document, counter, max_tokens, overlap)
+                document_passages = split_document(document, counter, max_tokens, settings.overlap)
             report.junk_lines += document.junk_lines
             sources.append(SourceFile(document.name, document.sha256, document.size,
                                       document.path.stat().st_mtime_ns, len(passages), len(document_passages)))
             passages += document_passages
+            titles += [title(document, counter)] * len(document_passages)
         report.removed = len(set(old) - {d.name for d in documents})
         report.files, report.passages = len(documents), len(passages)
 
@@ -103,38 +106,57 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
 
-        vectors, dimension = _vectors(passages, reused_rows, previous, model, progress, report)
+        texts = [_embedding_text(p, t) if settings.title_context else p.text for p, t in zip(passages, titles)]
+        vectors, dimension = _vectors(texts, reused_rows, previous, model, progress, report)
         manifest = {
             "format_version": config.FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "root": str(root),
             "paths": [str(p) for p in paths],
             "model": {"name": model, "dimension": dimension} if vectors is not None else None,
-            "passages": {"max_tokens": max_tokens, "overlap": overlap, "count": len(passages)},
+            "settings": settings.as_dict(),
+            "passages": {"count": len(passages)},
             "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
             "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count} for s in sources],
         }
-        write_generation(index_dir, manifest, passages, sources, vectors, BM25.build([p.text for p in passages]))
+        bm25 = BM25.build([p.text for p in passages], settings.bm25_terms)
+        write_generation(index_dir, manifest, passages, sources, vectors, bm25)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _previous(index_dir: Path, model: str, max_tokens: int, overlap: int) -> StoredIndex | None:
+def _previous(index_dir: Path, model: str, settings: config.IndexSettings) -> StoredIndex | None:
     """The current index if its passages and vectors can be reused for these settings."""
     try:
         stored = StoredIndex(index_dir)
     except QAError:
         return None
-    settings = stored.manifest["passages"]
-    if settings["max_tokens"] != max_tokens or settings["overlap"] != overlap:
+    if stored.settings != settings:
         return None
     if stored.vectors is None or (stored.manifest.get("model") or {}).get("name") != model:
         return None
     return stored
 
 
+#: Word pieces of a document title given to the embedder with each passage.
+TITLE_TOKENS = 32
+
+
+def title(document: Document, counter: TokenCounter) -> str:
+    """A document's first content line, cut to TITLE_TOKENS word pieces."""
+    first = document.paragraphs[0]
+    line = document.text[first.start : first.end].split("\n")[0].strip()
+    offsets = counter.offsets(line)
+    return line if len(offsets) <= TITLE_TOKENS else line[: offsets[TITLE_TOKENS][0]].rstrip()
+
+
+def _embedding_text(passage: Passage, title: str) -> str:
+    """What the embedder sees: the passage, after its document's title unless it starts with it."""
+    return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
+
+
 def _vectors(
-    passages: list[Passage],
+    texts: list[str],
     reused_rows: list[tuple[int, int]],
     previous: StoredIndex | None,
     model: str,
@@ -143,9 +165,9 @@ def _vectors(
 ) -> tuple[np.ndarray | None, int | None]:
     """Vectors for every passage: reused where the file is unchanged, embedded otherwise."""
     reused = dict(reused_rows)
-    todo = [row for row in range(len(passages)) if row not in reused]
+    todo = [row for row in range(len(texts)) if row not in reused]
     if previous is not None and not todo:
-        vectors = np.asarray(previous.vectors)[[reused[r] for r in range(len(passages))]]
+        vectors = np.asarray(previous.vectors)[[reused[r] for r in range(len(texts))]]
         return vectors, vectors.shape[1]
     try:
         embedder = SentenceTransformerEmbedder(model)
@@ -153,14 +175,14 @@ def _vectors(
         report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
         report.vectors = False
         return None, None
-    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     if reused and previous is not None:
         new_rows, old_rows = zip(*reused.items())
         vectors[list(new_rows)] = np.asarray(previous.vectors)[list(old_rows)]
     step = 256
     for done in range(0, len(todo), step):
         rows = todo[done : done + step]
-        vectors[rows] = embedder.encode([passages[r].text for r in rows], batch_size=config.BATCH_SIZE)
+        vectors[rows] = embedder.encode([texts[r] for r in rows], batch_size=config.BATCH_SIZE)
         report.embedded += len(rows)
         if progress:
             progress(report.embedded, len(todo))

@@ -99,7 +99,7 @@ def _open(args: argparse.Namespace) -> Any:
     """Open the index and say, in one line, if its files changed since it was built."""
     from qa.index import Index
 
-    index = Index.open(_opt(args, "index"), model=os.environ.get("QA_MODEL") or None)
+    index = Index.open(_opt(args, "index"), model=os.environ.get("QA_MODEL") or None, expect=config.IndexSettings())
     stale = index.stale_files()
     if stale:
         shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")

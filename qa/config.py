@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: Bundled corpus and default index folder, relative to the working directory.
@@ -16,18 +17,39 @@ DEFAULT_MODEL = os.environ.get("QA_MODEL", "all-MiniLM-L6-v2")
 TEXT_SUFFIXES = (".txt", ".md")
 MAX_FILE_MB = float(os.environ.get("QA_MAX_FILE_MB", "20"))
 
-#: Passage size, in the model's word pieces (the model itself truncates at 256
-#: including its two special tokens), and how many sentences consecutive
-#: passages of one paragraph run share.
-PASSAGE_TOKENS = 200
-OVERLAP_SENTENCES = 1
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Everything that shapes the passages, their vectors and BM25 terms; recorded in the manifest."""
+
+    #: Passage size in the model's word pieces (the model truncates at 256 with its two special tokens).
+    max_tokens: int = 200
+    #: Sentences shared by consecutive passages of one block.
+    overlap: int = 1
+    #: Give the embedder each document's first line (its title) before every passage of it.
+    title_context: bool = False
+    #: BM25 terms: "plain" (lower-cased words), "stem" (English Snowball stems), "stem-stop" (and no stop words).
+    bm25_terms: str = "plain"
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How the two rankings are fused."""
+
+    rrf_k: int = 60            # reciprocal-rank fusion constant: 1 / (rrf_k + rank)
+    depth: int = 50            # candidates taken from each side before fusion
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
 
 #: Search defaults.
 DEFAULT_K = 5
 DEFAULT_MODE = "hybrid"
 MODES = ("hybrid", "dense", "bm25")
-RRF_K = 60          # reciprocal-rank fusion constant
-CANDIDATES = 50     # candidates taken from each side before fusion
 
 #: BM25 parameters (the rank-bm25 BM25Okapi defaults).
 BM25_K1 = 1.5

@@ -21,9 +21,17 @@ from qa.store import StoredIndex
 class Index:
     """A searchable index: `Index.open("index").search("question", k=5)`."""
 
-    def __init__(self, stored: StoredIndex, model: str | None = None) -> None:
+    def __init__(
+        self,
+        stored: StoredIndex,
+        model: str | None = None,
+        expect: config.IndexSettings | None = None,
+        search: config.SearchSettings = config.SearchSettings(),
+    ) -> None:
         self.stored = stored
         self.path = stored.index_dir
+        self.settings = stored.settings
+        self.search_settings = search
         recorded = (stored.manifest.get("model") or {}).get("name")
         if model is not None and recorded is not None and model != recorded:
             raise IndexFormatError(
@@ -31,12 +39,10 @@ class Index:
                 f"Rebuild it with: qa index --index {self.path} --model {model} PATH"
             )
         self.model: str | None = recorded
-        settings = stored.manifest["passages"]
-        expected = {"max_tokens": config.PASSAGE_TOKENS, "overlap": config.OVERLAP_SENTENCES}
-        if {name: settings.get(name) for name in expected} != expected:
+        if expect is not None and expect != self.settings:
+            changed = ", ".join(f"{k} {v}" for k, v in self.settings.as_dict().items() if v != getattr(expect, k))
             raise IndexFormatError(
-                f"The index at {self.path} was built with other passage settings "
-                f"({settings.get('max_tokens')} tokens, overlap {settings.get('overlap')}). "
+                f"The index at {self.path} was built with other settings ({changed}). "
                 f"Rebuild it with: {self.update_command()}"
             )
         #: Warnings for the user (each said once), e.g. that dense search fell back to BM25.
@@ -53,19 +59,29 @@ class Index:
             self._display_root = str(root)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = config.DEFAULT_INDEX, model: str | None = None) -> Index:
-        """Open the index folder at `path` (no code from it is run)."""
-        return cls(StoredIndex(Path(path)), model)
+    def open(
+        cls,
+        path: str | os.PathLike[str] = config.DEFAULT_INDEX,
+        model: str | None = None,
+        expect: config.IndexSettings | None = None,
+        search: config.SearchSettings = config.SearchSettings(),
+    ) -> Index:
+        """Open the index folder at `path` (no code from it is run).
+
+        `model` and `expect`, when given, must match what the index was built with.
+        """
+        return cls(StoredIndex(Path(path)), model, expect, search)
 
     @staticmethod
     def build(
         paths: list[str | os.PathLike[str]],
         path: str | os.PathLike[str] = config.DEFAULT_INDEX,
         model: str = config.DEFAULT_MODEL,
+        settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
     ) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`."""
-        return build_index([Path(p) for p in paths], Path(path), model, progress=progress)
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress)
 
     @property
     def size(self) -> int:
@@ -147,7 +163,7 @@ class Index:
         if mode == "hybrid" and self.dense_error():
             self._warn(f"Dense search is unavailable ({self.dense_error()}); answering with BM25 only.")
             mode = "bm25"
-        depth = max(config.CANDIDATES, k)
+        depth = max(self.search_settings.depth, k)
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in questions]
         if mode in ("dense", "hybrid"):
             vectors = self.embed(questions)
@@ -156,7 +172,7 @@ class Index:
         results = []
         for question, dense in zip(questions, dense_lists):
             sparse = self.stored.bm25.top(question, depth) if mode in ("bm25", "hybrid") else []
-            ranking = {"dense": dense, "bm25": sparse, "hybrid": fuse(dense, sparse) if mode == "hybrid" else []}[mode]
+            ranking = {"dense": dense, "bm25": sparse, "hybrid": fuse(dense, sparse, self.search_settings) if mode == "hybrid" else []}[mode]
             results.append(self._hits(ranking[:k], mode, dense, sparse))
         return results
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.config import RRF_K
+from qa.config import SearchSettings
 from qa.passages import Passage
 
 
@@ -54,10 +54,14 @@ class DenseIndex:
         ]
 
 
-def fuse(dense: list[tuple[int, float]], sparse: list[tuple[int, float]], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion: each list adds 1 / (k + rank) for every row it ranks."""
+def fuse(
+    dense: list[tuple[int, float]],
+    sparse: list[tuple[int, float]],
+    settings: SearchSettings = SearchSettings(),
+) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each list adds weight / (rrf_k + rank) for every row it ranks."""
     fused: dict[int, float] = {}
-    for ranking in (dense, sparse):
+    for ranking, weight in ((dense, settings.dense_weight), (sparse, settings.bm25_weight)):
         for rank, (row, _) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+            fused[row] = fused.get(row, 0.0) + weight / (settings.rrf_k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.bm25 import BM25
-from qa.config import FORMAT_VERSION
+from qa.bm25 import BM25, SCHEMES
+from qa.config import FORMAT_VERSION, IndexSettings
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError
 from qa.passages import Passage
 
@@ -198,7 +198,7 @@ class StoredIndex:
             self.files = [SourceFile(*row) for row in self._db.execute(
                 "SELECT path, sha256, size, mtime_ns, first_row, count FROM files ORDER BY first_row")]
             self.vectors = self._read_vectors()
-            self.bm25 = BM25.load(self.folder, self.size)
+            self.bm25 = BM25.load(self.folder, self.size, self.settings.bm25_terms)
         except (sqlite3.DatabaseError, ValueError, OSError, json.JSONDecodeError) as error:
             raise IndexFormatError(
                 f"The index at {index_dir} is damaged ({_first_line(error)}). {_rebuild_hint(index_dir)}"
@@ -221,12 +221,18 @@ class StoredIndex:
             )
         passages = manifest.get("passages")
         model = manifest.get("model")
-        if not (
-            isinstance(manifest.get("root"), str)
-            and isinstance(passages, dict)
-            and all(isinstance(passages.get(key), int) for key in ("count", "max_tokens", "overlap"))
-            and (model is None or (isinstance(model, dict) and isinstance(model.get("dimension"), int)))
-        ):
+        try:
+            self.settings = IndexSettings(**manifest["settings"])
+            valid = (
+                isinstance(manifest.get("root"), str)
+                and isinstance(passages, dict)
+                and isinstance(passages.get("count"), int)
+                and self.settings.bm25_terms in SCHEMES
+                and (model is None or (isinstance(model, dict) and isinstance(model.get("dimension"), int)))
+            )
+        except (KeyError, TypeError):
+            valid = False
+        if not valid:
             raise IndexFormatError(
                 f"The index at {self.index_dir} is damaged (manifest fields). {_rebuild_hint(self.index_dir)}"
             )

@@ -212,7 +212,7 @@ DAMAGE = {
     "manifest empty": lambda g: (g / "manifest.json").write_text(""),
     "newer format": lambda g: rewrite_manifest(g, lambda m: m.update(format_version=99)),
     "manifest fields": lambda g: rewrite_manifest(g, lambda m: m.pop("passages")),
-    "other passage settings": lambda g: rewrite_manifest(g, lambda m: m["passages"].update(max_tokens=64)),
+    "unknown settings": lambda g: rewrite_manifest(g, lambda m: m["settings"].update(colour="blue")),
     "CURRENT names nothing": lambda g: (g.parent / "CURRENT").write_text("gen-missing\n"),
     "CURRENT escapes": lambda g: (g.parent / "CURRENT").write_text("../../etc\n"),
 }
@@ -229,6 +229,15 @@ def test_a_damaged_index_is_reported_with_how_to_rebuild(seeds_index: Path, tmp_
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
     assert "qa index" in result.stderr
+
+
+def test_an_index_built_with_other_settings_says_how_to_rebuild(seeds_index: Path, tmp_path: Path):
+    index_dir = copy_index(seeds_index, tmp_path / "ix")
+    rewrite_manifest(current(index_dir), lambda m: m["settings"].update(max_tokens=64))
+    Index.open(index_dir)                                   # the API takes the index as built
+    result = run_qa("ask", BGI, "--index", str(index_dir))  # the CLI expects this qa's settings
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert "other settings (max_tokens 64)" in result.stderr and "qa index" in result.stderr
 
 
 def test_an_index_built_with_another_model_says_how_to_rebuild(seeds_index: Path):
