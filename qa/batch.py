@@ -70,7 +70,10 @@ def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
     return item.get("id", number), item["question"]
 
 
-def run_batch(index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size: int, progress: Any = None) -> int:
+def run_batch(
+    index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size: int,
+    max_per_file: int | None = None, explain: bool = False, progress: Any = None,
+) -> int:
     """Answer every question read from `fd`; returns the exit code (1 if any line failed)."""
     failed = 0
     number = 0
@@ -89,13 +92,13 @@ def run_batch(index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size
                 outputs[number] = {"id": error.id, "line": number, "error": str(error)}
         if jobs:
             try:
-                answers = index.search_many([q for _, _, q in jobs], k, mode)
+                answers = index.answer_many([q for _, _, q in jobs], k, mode, max_per_file)
             except QAError:
-                answers = None
+                answers = None   # answer one by one, so one bad question does not sink the others
             for position, (line, item_id, question) in enumerate(jobs):
                 try:
-                    hits = answers[position] if answers is not None else index.search(question, k, mode)
-                    outputs[line] = answer_json(question, mode, hits, id=item_id)
+                    answer = answers[position] if answers is not None else index.answer(question, k, mode, max_per_file)
+                    outputs[line] = answer_json(answer, explain, id=item_id)
                 except QAError as error:
                     outputs[line] = {"id": item_id, "line": line, "question": question, "error": str(error)}
         for line in sorted(outputs):

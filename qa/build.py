@@ -106,8 +106,8 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
 
-        texts = [_embedding_text(p, t) if settings.title_context else p.text for p, t in zip(passages, titles)]
-        vectors, dimension = _vectors(texts, reused_rows, previous, model, progress, report)
+        inputs = [_embedding_text(p, t) if settings.title_context else p.text for p, t in zip(passages, titles)]
+        vectors, dimension = _vectors(inputs, reused_rows, previous, model, progress, report)
         manifest = {
             "format_version": config.FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -120,7 +120,8 @@ def build_index(
             "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count} for s in sources],
         }
         bm25 = BM25.build([p.text for p in passages], settings.bm25_terms)
-        write_generation(index_dir, manifest, passages, sources, vectors, bm25)
+        sources_text = {d.name: d.text for d in documents}
+        write_generation(index_dir, manifest, passages, sources, sources_text, vectors, bm25)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -35,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
                         help=f"passages per answer (default {config.DEFAULT_K})")
     search.add_argument("--mode", choices=config.MODES, default=argparse.SUPPRESS,
                         help=f"search mode (default {config.DEFAULT_MODE}: reciprocal-rank fusion of dense and bm25)")
+    search.add_argument("--max-per-file", type=_positive, default=argparse.SUPPRESS, metavar="N",
+                        help="at most N passages from one file (default: no cap; overlapping passages are always merged)")
+    search.add_argument("--explain", action="store_true", default=argparse.SUPPRESS,
+                        help="show each hit's dense rank and similarity, BM25 rank and score, and fused score")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help=f"index folder (default {config.DEFAULT_INDEX})")
@@ -63,6 +67,12 @@ def parser() -> argparse.ArgumentParser:
                                 description="Answer one question a line (plain text, or JSON with id and question); "
                                             "write one JSON object a line to stdout.")
     batch.add_argument("file", metavar="FILE|-", help="questions file, or - for standard input")
+
+    evaluate = commands.add_parser("eval", parents=[where], help="measure retrieval quality on a question set",
+                                   description="Recall@1/5/10 and MRR@10 per mode on QUESTIONS.jsonl "
+                                               '(lines of {"id", "question", "gold": [{"file", "contains"}]}).')
+    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     return main
 
 
@@ -71,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         command = args.command or "repl"
-        return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch}[command](args)
+        return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval}[command](args)
     except QAError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
@@ -85,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
-    return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE,
-                                "index": config.DEFAULT_INDEX}[name])
+    return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE, "index": config.DEFAULT_INDEX,
+                                "max_per_file": None, "explain": False}[name])
 
 
 def _console(stderr: bool = False) -> Any:
@@ -146,23 +156,23 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.render import answer_json, hits_renderable
+    from qa.render import answer_json, answer_renderable
 
     index = _open(args)
-    k, mode = _opt(args, "k"), _opt(args, "mode")
-    hits = index.search(args.question, k, mode)
+    answer = index.answer(args.question, _opt(args, "k"), _opt(args, "mode"), _opt(args, "max_per_file"))
     _warn(index)
     if args.json:
-        print(json.dumps(answer_json(args.question, mode, hits), ensure_ascii=False))
+        print(json.dumps(answer_json(answer, _opt(args, "explain")), ensure_ascii=False))
     else:
-        _console().print(hits_renderable(hits, args.question))
+        _console().print(answer_renderable(answer, _opt(args, "explain")))
     return 0
 
 
 def _repl(args: argparse.Namespace) -> int:
     from qa import repl
 
-    return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"))
+    return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"),
+                    max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"))
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -177,15 +187,55 @@ def _batch(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UsageError(f"Cannot read {args.file}: {error.strerror}. Name a file of questions, or - for stdin.") from None
     console = _console(stderr=True)
+    options = dict(k=_opt(args, "k"), mode=_opt(args, "mode"), max_per_file=_opt(args, "max_per_file"),
+                   explain=_opt(args, "explain"), out=sys.stdout, batch_size=config.BATCH_SIZE)
     try:
         if console.is_terminal:
             with console.status("Answering…") as status:
-                return run_batch(index, fd, _opt(args, "k"), _opt(args, "mode"), sys.stdout, config.BATCH_SIZE,
-                                 progress=lambda n: status.update(f"Answered {n} questions…"))
-        return run_batch(index, fd, _opt(args, "k"), _opt(args, "mode"), sys.stdout, config.BATCH_SIZE)
+                return run_batch(index, fd, progress=lambda n: status.update(f"Answered {n} questions…"), **options)
+        return run_batch(index, fd, **options)
     finally:
         if close:
             os.close(fd)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from qa.evaluate import evaluate, load_questions
+    from qa.render import terminal_safe
+
+    questions = load_questions(args.questions)
+    index = _open(args)
+    scores = evaluate(index, questions)
+    _warn(index)
+    if args.json:
+        print(json.dumps({"questions": len(questions), "modes": {m: s.as_dict() for m, s in scores.items()}},
+                         ensure_ascii=False))
+        return 0
+    console = _console()
+    table = Table(title=f"{terminal_safe(str(args.questions))}: {len(questions)} questions", title_justify="left")
+    table.add_column("metric")
+    for mode in scores:
+        table.add_column(mode, justify="right")
+    for label, value in (("recall@1", lambda s: f"{s.recall(1):.3f}"), ("recall@5", lambda s: f"{s.recall(5):.3f}"),
+                         ("recall@10", lambda s: f"{s.recall(10):.3f}"), ("MRR@10", lambda s: f"{s.mrr(10):.3f}"),
+                         ("no answer, flagged", lambda s: "—" if s.flagged is None else f"{s.flagged}/{s.unanswerable}"),
+                         ("false alarms", lambda s: "—" if s.false_alarms is None else f"{s.false_alarms}/{s.answerable}")):
+        table.add_row(label, *(value(s) for s in scores.values()))
+    console.print(table)
+    hybrid = scores.get("hybrid")
+    if hybrid and hybrid.misses:
+        misses = Table(title="Not first in hybrid (rank per mode; what came first)", title_justify="left")
+        for column in ("id", "question", *scores, "first instead"):
+            misses.add_column(column, overflow="fold")
+        for miss in hybrid.misses:
+            ranks = [str(s.found_at.get(miss["id"]) or "—") for s in scores.values()]
+            misses.add_row(Text(miss["id"]), Text(terminal_safe(miss["question"])), *ranks,
+                           Text(terminal_safe(miss["first"] or "")))
+        console.print(misses)
+    return 0
 
 
 def entry() -> None:

@@ -46,6 +46,11 @@ class SearchSettings:
     bm25_weight: float = 1.0
 
 
+#: The answering sentence is marked in this many top hits.
+ANSWER_PASSAGES = 3
+#: Below this cosine similarity between the question and its best sentence, say "no good answer".
+ANSWER_THRESHOLD = 0.5
+
 #: Search defaults.
 DEFAULT_K = 5
 DEFAULT_MODE = "hybrid"

@@ -29,6 +29,10 @@ class Scores:
     answerable: int = 0
     found_at: dict[str, int | None] = field(default_factory=dict)   # question id -> rank of first answer
     misses: list[dict[str, Any]] = field(default_factory=list)
+    unanswerable: int = 0
+    flagged: int | None = None         # unanswerable questions said to have no good answer (None: not judged)
+    false_alarms: int | None = None    # answerable questions said to have no good answer
+    confidences: dict[str, float | None] = field(default_factory=dict)
 
     def recall(self, k: int) -> float:
         ranks = self.found_at.values()
@@ -43,6 +47,7 @@ class Scores:
             "mode": self.mode, "answerable": self.answerable,
             "recall@1": round(self.recall(1), 4), "recall@5": round(self.recall(5), 4),
             "recall@10": round(self.recall(10), 4), "mrr@10": round(self.mrr(10), 4),
+            "unanswerable": self.unanswerable, "flagged": self.flagged, "false_alarms": self.false_alarms,
             "misses": self.misses,
         }
 
@@ -85,18 +90,27 @@ def first_answer(hits: list[Hit], gold: tuple[tuple[str, str], ...]) -> int | No
 
 
 def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
-             depth: int = 10) -> dict[str, Scores]:
-    """Scores per mode; a question counts as found at the rank of its first answering passage."""
+             depth: int = 10, judge: bool = True) -> dict[str, Scores]:
+    """Scores per mode; a question counts as found at the rank of its first answering passage.
+
+    `judge=False` skips the "no good answer" judgement (faster; flagged counts stay None).
+    """
     results: dict[str, Scores] = {}
-    answerable = [q for q in questions if q.gold]
     for mode in modes:
-        scores = Scores(mode, answerable=len(answerable))
-        hit_lists = index.search_many([q.question for q in answerable], depth, mode) if answerable else []
-        for question, hits in zip(answerable, hit_lists):
-            rank = first_answer(hits, question.gold)
+        scores = Scores(mode, answerable=sum(1 for q in questions if q.gold),
+                        unanswerable=sum(1 for q in questions if not q.gold))
+        answers = index.answer_many([q.question for q in questions], depth, mode, judge=judge) if questions else []
+        for question, answer in zip(questions, answers):
+            scores.confidences[question.id] = answer.confidence
+            if answer.answered is not None:
+                scores.flagged = (scores.flagged or 0) + (not question.gold and not answer.answered)
+                scores.false_alarms = (scores.false_alarms or 0) + (bool(question.gold) and not answer.answered)
+            if not question.gold:
+                continue
+            rank = first_answer(answer.hits, question.gold)
             scores.found_at[question.id] = rank
             if rank != 1:
-                top = hits[0] if hits else None
+                top = answer.hits[0] if answer.hits else None
                 scores.misses.append({
                     "id": question.id, "question": question.question, "rank": rank,
                     "first": top.citation if top else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 import shlex
 from pathlib import Path
 
@@ -14,8 +15,13 @@ from qa.build import BuildReport, Progress, build_index
 from qa.documents import discover
 from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.search import DenseIndex, Hit, fuse
+from qa.passages import Passage, sentence_spans
+from qa.search import Answer, DenseIndex, Hit, fuse, merged
 from qa.store import StoredIndex
+
+
+#: Two passages this similar are copies of one another (one is shown, the other cited).
+DUPLICATE_SIMILARITY = 0.98
 
 
 class Index:
@@ -145,54 +151,138 @@ class Index:
 
     # --- search -----------------------------------------------------------------
 
-    def search(self, question: str, k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE) -> list[Hit]:
+    def search(
+        self, question: str, k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
+        max_per_file: int | None = None,
+    ) -> list[Hit]:
         """The best `k` passages for `question`, best first."""
-        return self.search_many([question], k, mode)[0]
+        return self.answer_many([question], k, mode, max_per_file)[0].hits
 
     def search_many(
-        self, questions: list[str], k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE
+        self, questions: list[str], k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
+        max_per_file: int | None = None,
     ) -> list[list[Hit]]:
         """`search` for several questions, embedding them together."""
+        return [answer.hits for answer in self.answer_many(questions, k, mode, max_per_file)]
+
+    def answer(
+        self, question: str, k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
+        max_per_file: int | None = None,
+    ) -> Answer:
+        """Hits for `question`, their answering sentences, and whether the corpus answers it at all."""
+        return self.answer_many([question], k, mode, max_per_file)[0]
+
+    def answer_many(
+        self, questions: list[str], k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
+        max_per_file: int | None = None, judge: bool = True,
+    ) -> list[Answer]:
+        """`answer` for several questions, embedding them together (`judge=False`: rank only)."""
         if mode not in config.MODES:
             raise UsageError(f"Unknown mode {mode!r}; choose one of {', '.join(config.MODES)}.")
-        if k < 1:
-            raise UsageError(f"k must be at least 1 (got {k}).")
+        if k < 1 or (max_per_file is not None and max_per_file < 1):
+            raise UsageError(f"k and max-per-file must be at least 1 (got {k}, {max_per_file}).")
         for question in questions:
             if not question.strip():
                 raise UsageError("The question is empty; type some words to search for.")
         if mode == "hybrid" and self.dense_error():
             self._warn(f"Dense search is unavailable ({self.dense_error()}); answering with BM25 only.")
             mode = "bm25"
-        depth = max(self.search_settings.depth, k)
-        dense_lists: list[list[tuple[int, float]]] = [[] for _ in questions]
-        if mode in ("dense", "hybrid"):
-            vectors = self.embed(questions)
-            assert self._dense is not None
-            dense_lists = self._dense.top(vectors, depth)
-        results = []
-        for question, dense in zip(questions, dense_lists):
-            sparse = self.stored.bm25.top(question, depth) if mode in ("bm25", "hybrid") else []
-            ranking = {"dense": dense, "bm25": sparse, "hybrid": fuse(dense, sparse, self.search_settings) if mode == "hybrid" else []}[mode]
-            results.append(self._hits(ranking[:k], mode, dense, sparse))
-        return results
+        depth = max(self.search_settings.depth, 4 * k)
+        vectors = self.embed(questions) if mode != "bm25" else None
+        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in questions]
+        answers = []
+        for position, (question, dense) in enumerate(zip(questions, dense_lists)):
+            sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
+            ranking = {"dense": dense, "bm25": sparse}.get(mode) or fuse(dense, sparse, self.search_settings)
+            hits = self._select(ranking, k, mode, dense, sparse, max_per_file)
+            if vectors is None or not judge:
+                answers.append(Answer(question, mode, hits))
+            else:
+                answers.append(self._judge(question, mode, hits, vectors[position]))
+        return answers
 
-    def _hits(
+    def _select(
         self,
         ranking: list[tuple[int, float]],
+        k: int,
         mode: str,
         dense: list[tuple[int, float]],
         sparse: list[tuple[int, float]],
+        max_per_file: int | None,
     ) -> list[Hit]:
+        """The best k hits, merging overlapping or adjacent passages of one file and folding copies."""
         dense_at = {row: (rank, score) for rank, (row, score) in enumerate(dense, start=1)}
         sparse_at = {row: (rank, score) for rank, (row, score) in enumerate(sparse, start=1)}
-        passages = self.stored.passages([row for row, _ in ranking])
+        chosen: list[dict] = []
+        position = 0
+        while len(chosen) < k and position < len(ranking):
+            batch = ranking[position : position + 4 * k]
+            position += len(batch)
+            for (row, score), passage in zip(batch, self.stored.passages([r for r, _ in batch])):
+                if len(chosen) >= k:
+                    break
+                near = [c for c in chosen if self._touching(c["passage"], passage)]
+                if near:
+                    self._merge_into(near[0], passage, chosen)
+                    continue
+                copy = next((c for c in chosen if self._same_text(c, row, passage)), None)
+                if copy is not None:
+                    copy["also_in"].append(f"{self.source_path(passage.file)}:{passage.line_start}-{passage.line_end}")
+                    continue
+                if max_per_file and sum(c["passage"].file == passage.file for c in chosen) >= max_per_file:
+                    continue
+                chosen.append({"row": row, "score": score, "passage": passage, "also_in": []})
         hits = []
-        for rank, ((row, score), passage) in enumerate(zip(ranking, passages), start=1):
-            d_rank, d_score = dense_at.get(row, (None, None))
-            s_rank, s_score = sparse_at.get(row, (None, None))
-            hits.append(Hit(rank, score, mode, passage, self.source_path(passage.file),
-                            d_rank, d_score, s_rank, s_score))
+        for rank, c in enumerate(chosen, start=1):
+            d_rank, d_score = dense_at.get(c["row"], (None, None))
+            s_rank, s_score = sparse_at.get(c["row"], (None, None))
+            hits.append(Hit(rank, c["score"], mode, c["passage"], self.source_path(c["passage"].file),
+                            d_rank, d_score, s_rank, s_score, also_in=tuple(c["also_in"])))
         return hits
+
+    def _touching(self, a: Passage, b: Passage) -> bool:
+        """Same file, and the spans overlap or only whitespace lies between them."""
+        if a.file != b.file:
+            return False
+        if a.start < b.end and b.start < a.end:
+            return True
+        first, second = (a, b) if a.end <= b.start else (b, a)
+        gap = second.start - first.end
+        return gap <= 64 and self.stored.document_text(a.file)[first.end : second.start].isspace()
+
+    def _merge_into(self, target: dict, passage: Passage, chosen: list[dict]) -> None:
+        source = self.stored.document_text(passage.file)
+        target["passage"] = merged(target["passage"], passage, source)
+        for other in [c for c in chosen if c is not target and self._touching(c["passage"], target["passage"])]:
+            target["passage"] = merged(target["passage"], other["passage"], source)
+            target["also_in"] += other["also_in"]
+            chosen.remove(other)
+
+    def _same_text(self, chosen: dict, row: int, passage: Passage) -> bool:
+        if " ".join(chosen["passage"].text.split()) == " ".join(passage.text.split()):
+            return True
+        vectors = self.stored.vectors
+        return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
+
+    def _judge(self, question: str, mode: str, hits: list[Hit], vector: np.ndarray) -> Answer:
+        """Mark each top hit's answering sentence; say whether the best one is close enough to answer."""
+        top = hits[: config.ANSWER_PASSAGES]
+        spans = [[(p.start + s, p.start + e) for s, e in sentence_spans(p.text, 0, len(p.text))]
+                 for p in (hit.passage for hit in top)]
+        texts = [self.stored.document_text(hit.passage.file)[s:e] if len(hit_spans) > 1 else hit.passage.text
+                 for hit, hit_spans in zip(top, spans) for s, e in hit_spans]
+        if not texts:
+            return Answer(question, mode, hits, answered=False, confidence=0.0)
+        assert self._embedder is not None
+        similarity = self._embedder.encode(texts, batch_size=config.BATCH_SIZE) @ vector
+        marked, offset = [], 0
+        for hit, hit_spans in zip(top, spans):
+            best = offset + int(np.argmax(similarity[offset : offset + len(hit_spans)]))
+            start, end = hit_spans[best - offset]
+            marked.append(replace(hit, answer_start=start, answer_end=end))
+            offset += len(hit_spans)
+        confidence = float(similarity.max())
+        return Answer(question, mode, marked + hits[len(top):], confidence >= config.ANSWER_THRESHOLD, confidence)
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -10,7 +10,8 @@ from rich.padding import Padding
 from rich.text import Text
 
 from qa.bm25 import tokenize
-from qa.search import Hit
+from qa import config
+from qa.search import Answer, Hit
 
 # Whole escape sequences first (CSI, OSC up to BEL or ST, other two-byte ESC forms), then
 # any control or bidirectional-override character left over.
@@ -41,31 +42,59 @@ def highlight_terms(question: str) -> list[str]:
     return sorted({t for t in tokenize(question) if t not in _STOP_WORDS}, key=len, reverse=True)
 
 
-def hit_text(hit: Hit, question: str) -> Group:
-    """A hit as rich renderables: a header line (rank, score, citation) and the passage."""
+def hit_text(hit: Hit, question: str, explain: bool = False) -> Group:
+    """A hit as rich renderables: a header line (rank, citation, score), the passage, its answer marked."""
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
     header.append(terminal_safe(hit.citation), style="bold cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
-    body = Text(terminal_safe(hit.passage.text))
+    p = hit.passage
+    body = Text()
+    if hit.answer_start is not None and hit.answer_end is not None:
+        a, b = hit.answer_start - p.start, hit.answer_end - p.start
+        body.append(terminal_safe(p.text[:a]))
+        body.append(terminal_safe(p.text[a:b]), style="bold underline")
+        body.append(terminal_safe(p.text[b:]))
+    else:
+        body.append(terminal_safe(p.text))
     terms = highlight_terms(question)
     if terms:
         pattern = r"(?<![^\W_])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![^\W_])"
-        body.highlight_regex(re.compile(pattern, re.IGNORECASE), style="bold yellow")
-    return Group(header, Padding(body, (0, 0, 1, 4), expand=False))
+        body.highlight_regex(re.compile(pattern, re.IGNORECASE), style="yellow")
+    parts: list[Any] = [header]
+    if explain:
+        parts.append(Padding(Text(explanation(hit), style="dim"), (0, 0, 0, 4)))
+    parts.append(Padding(body, (0, 0, 0, 4), expand=False))
+    if hit.also_in:
+        parts.append(Padding(Text("also in: " + terminal_safe(", ".join(hit.also_in)), style="dim"), (0, 0, 0, 4)))
+    parts.append(Text(""))
+    return Group(*parts)
 
 
-def hits_renderable(hits: list[Hit], question: str) -> Group:
-    """All hits for a question, or a line saying there were none."""
-    if not hits:
-        return Group(Text("No passage matches that question.", style="yellow"))
-    return Group(*(hit_text(hit, question) for hit in hits))
+def explanation(hit: Hit) -> str:
+    """Why a hit ranked where it did: each side's rank and score, and the fused score."""
+    dense = f"dense #{hit.dense_rank} (similarity {hit.dense_score:.3f})" if hit.dense_rank else "dense: not in its top list"
+    bm25 = f"bm25 #{hit.bm25_rank} (score {hit.bm25_score:.2f})" if hit.bm25_rank else "bm25: not in its top list"
+    fused = f" · fused {hit.score:.4f}" if hit.mode == "hybrid" else ""
+    return f"{dense} · {bm25}{fused}"
 
 
-def hit_json(hit: Hit) -> dict[str, Any]:
+def answer_renderable(answer: Answer, explain: bool = False) -> Group:
+    """All hits for a question, under a warning when none of them answers it."""
+    parts: list[Any] = []
+    if answer.answered is False:
+        parts.append(Text(f"No good answer in these documents (best similarity {answer.confidence:.2f} is under "
+                          f"{config.ANSWER_THRESHOLD:.2f}). Nearest passages:", style="bold yellow"))
+    if not answer.hits:
+        parts.append(Text("No passage matches that question.", style="yellow"))
+    parts += [hit_text(hit, answer.question, explain) for hit in answer.hits]
+    return Group(*parts)
+
+
+def hit_json(hit: Hit, explain: bool = False) -> dict[str, Any]:
     """A hit as plain data; the text is exactly the source span."""
     p = hit.passage
-    return {
+    data: dict[str, Any] = {
         "rank": hit.rank,
         "score": round(hit.score, 6),
         "file": p.file,
@@ -75,10 +104,28 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "start": p.start,
         "end": p.end,
         "text": p.text,
+        "answer_start": hit.answer_start,
+        "answer_end": hit.answer_end,
+        "also_in": list(hit.also_in),
     }
+    if explain:
+        data.update(
+            dense_rank=hit.dense_rank,
+            dense_score=None if hit.dense_score is None else round(hit.dense_score, 6),
+            bm25_rank=hit.bm25_rank,
+            bm25_score=None if hit.bm25_score is None else round(hit.bm25_score, 6),
+            fused_score=round(hit.score, 6) if hit.mode == "hybrid" else None,
+        )
+    return data
 
 
-def answer_json(question: str, mode: str, hits: list[Hit], **extra: Any) -> dict[str, Any]:
+def answer_json(answer: Answer, explain: bool = False, **extra: Any) -> dict[str, Any]:
     """One question's answer as plain data (the `qa ask --json` object and a `qa batch` line)."""
-    used = hits[0].mode if hits else mode
-    return {**extra, "question": question, "mode": used, "results": [hit_json(h) for h in hits]}
+    return {
+        **extra,
+        "question": answer.question,
+        "mode": answer.mode,
+        "answered": answer.answered,
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "results": [hit_json(h, explain) for h in answer.hits],
+    }

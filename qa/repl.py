@@ -13,12 +13,13 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import hits_renderable, terminal_safe
+from qa.render import answer_renderable, terminal_safe
 
 HELP = """\
 Type a question and press Enter. Commands:
   :k N       show N passages per answer
   :mode M    search mode: hybrid (default), dense or bm25
+  :explain   show or hide why each passage ranked where it did
   :help      this help
   :quit      leave (Ctrl-D too); Ctrl-C abandons the current line"""
 
@@ -31,8 +32,10 @@ def history_file() -> Path:
 class Repl:
     """Settings and command handling, independent of where lines come from."""
 
-    def __init__(self, index: Index, console: Console, k: int, mode: str) -> None:
+    def __init__(self, index: Index, console: Console, k: int, mode: str,
+                 max_per_file: int | None = None, explain: bool = False) -> None:
         self.index, self.console, self.k, self.mode = index, console, k, mode
+        self.max_per_file, self.explain = max_per_file, explain
 
     def handle(self, line: str, echo: bool = False) -> bool:
         """Act on one line; False means leave."""
@@ -44,12 +47,12 @@ class Repl:
         if echo:
             self.console.print(Text(f"? {terminal_safe(line)}", style="bold"))
         try:
-            hits = self.index.search(line, self.k, self.mode)
+            answer = self.index.answer(line, self.k, self.mode, self.max_per_file)
         except QAError as error:
             self.console.print(Text(f"error: {error}", style="red"))
             return True
         self.warn()
-        self.console.print(hits_renderable(hits, line))
+        self.console.print(answer_renderable(answer, self.explain))
         return True
 
     def command(self, line: str) -> bool:
@@ -59,6 +62,9 @@ class Repl:
             return False
         if name in ("h", "help", "?"):
             self.console.print(Text(HELP))
+        elif name == "explain":
+            self.explain = not self.explain if not argument else argument == "on"
+            self.console.print(Text(f"explain = {'on' if self.explain else 'off'}", style="dim"))
         elif name == "k" and argument.isdigit() and int(argument) > 0:
             self.k = int(argument)
             self.console.print(Text(f"k = {self.k}", style="dim"))
@@ -77,9 +83,10 @@ class Repl:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 
-def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None) -> int:
+def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None,
+        max_per_file: int | None = None, explain: bool = False) -> int:
     """The loop. On a terminal: prompt, line editing and history; otherwise one question a line."""
-    repl = Repl(index, console, k, mode)
+    repl = Repl(index, console, k, mode, max_per_file, explain)
     if not sys.stdin.isatty() and read_line is None:
         for line in sys.stdin:
             if not repl.handle(line, echo=True):

@@ -23,6 +23,9 @@ class Hit:
     dense_score: float | None = None
     bm25_rank: int | None = None
     bm25_score: float | None = None
+    answer_start: int | None = None   # the sentence that best answers, as source-file offsets
+    answer_end: int | None = None
+    also_in: tuple[str, ...] = ()     # citations of copies of this passage in other places
 
     @property
     def citation(self) -> str:
@@ -30,6 +33,26 @@ class Hit:
         p = self.passage
         lines = f"{p.line_start}" if p.line_start == p.line_end else f"{p.line_start}-{p.line_end}"
         return f"{self.path}:{lines}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The hits for one question, and whether they answer it."""
+
+    question: str
+    mode: str
+    hits: list[Hit]
+    #: False when even the best passage is too far from the question (None: no model to judge).
+    answered: bool | None = None
+    #: Cosine similarity of the question to the best passage or sentence.
+    confidence: float | None = None
+
+
+def merged(first: Passage, second: Passage, source: str) -> Passage:
+    """One passage spanning two overlapping or adjacent passages of the same file."""
+    start, end = min(first.start, second.start), max(first.end, second.end)
+    return Passage(first.file, start, end, min(first.line_start, second.line_start),
+                   max(first.line_end, second.line_end), source[start:end])
 
 
 class DenseIndex:

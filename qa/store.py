@@ -85,6 +85,7 @@ def write_generation(
     manifest: dict[str, Any],
     passages: list[Passage],
     files: list[SourceFile],
+    texts: dict[str, str],
     vectors: np.ndarray | None,
     bm25: BM25,
     extra: dict[str, Path] | None = None,
@@ -97,7 +98,7 @@ def write_generation(
     temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     temporary.mkdir(parents=True)
     try:
-        _write_passages(temporary / PASSAGES, passages, files)
+        _write_passages(temporary / PASSAGES, passages, files, texts)
         if vectors is not None:
             np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
         bm25.save(temporary)
@@ -124,7 +125,7 @@ def write_generation(
     return final
 
 
-def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]) -> None:
+def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str]) -> None:
     db = sqlite3.connect(path)
     try:
         db.executescript(
@@ -135,6 +136,7 @@ def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]
             CREATE TABLE files (
                 path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 first_row INTEGER NOT NULL, count INTEGER NOT NULL);
+            CREATE TABLE documents (path TEXT PRIMARY KEY, text TEXT NOT NULL);
             """
         )
         db.executemany(
@@ -145,6 +147,7 @@ def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
             ((f.path, f.sha256, f.size, f.mtime_ns, f.first_row, f.count) for f in files),
         )
+        db.executemany("INSERT INTO documents VALUES (?, ?)", texts.items())
         db.commit()
     finally:
         db.close()
@@ -278,6 +281,11 @@ class StoredIndex:
             )
         }
         return [found[row] for row in rows]
+
+    def document_text(self, path: str) -> str:
+        """The full text of an indexed file, as it was read."""
+        row = self._db.execute("SELECT text FROM documents WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else ""
 
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""

@@ -8,8 +8,8 @@ import json
 from rich.console import Console
 
 from qa.passages import Passage
-from qa.render import answer_json, hits_renderable, terminal_safe
-from qa.search import Hit
+from qa.render import answer_json, answer_renderable, terminal_safe
+from qa.search import Answer, Hit
 
 HOSTILE = (
     "[bold red]alarm[/] [link=https://evil.example]click[/link] "
@@ -23,7 +23,7 @@ HOSTILE = (
 def render(hits, question: str, terminal: bool) -> str:
     buffer = io.StringIO()
     console = Console(width=100, file=buffer, force_terminal=terminal, color_system="truecolor" if terminal else None)
-    console.print(hits_renderable(hits, question))
+    console.print(answer_renderable(Answer(question, "hybrid", hits)))
     return buffer.getvalue()
 
 
@@ -49,7 +49,7 @@ def test_question_words_are_highlighted_on_a_terminal():
 
 
 def test_json_keeps_the_exact_text():
-    data = json.loads(json.dumps(answer_json("q", "hybrid", [hostile_hit()])))
+    data = json.loads(json.dumps(answer_json(Answer("q", "hybrid", [hostile_hit()]))))
     assert data["results"][0]["text"] == HOSTILE
 
 

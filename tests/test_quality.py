@@ -1,0 +1,138 @@
+"""`qa eval`, the answering sentence, "no good answer", merged copies and --explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import Index
+from qa.evaluate import evaluate, load_questions
+from tests.conftest import REPO, SEEDS, run_qa
+
+BGI = "What did BGI Genomics set up in Uruguay?"
+DEV = REPO.parent / "shared" / "dev-questions.jsonl"
+SETS = [REPO / "tests" / "retrieval.jsonl", REPO / "tests" / "questions.jsonl", DEV]
+
+
+def test_eval_prints_a_table_per_mode_and_the_misses(seeds_index: Path):
+    result = run_qa("eval", "tests/questions.jsonl", "--index", str(seeds_index))
+    assert result.returncode == 0, result.stderr
+    for word in ("dense", "bm25", "hybrid", "recall@1", "recall@5", "recall@10", "MRR@10", "no answer, flagged",
+                 "Not first in hybrid"):
+        assert word in result.stdout
+
+
+def test_eval_json_on_the_dev_set_meets_the_bar(seeds_index: Path):
+    if not DEV.is_file():
+        pytest.skip("../shared/dev-questions.jsonl is not beside the repository")
+    result = run_qa("eval", str(DEV), "--json", "--index", str(seeds_index))
+    modes = json.loads(result.stdout)["modes"]
+    hybrid = modes["hybrid"]
+    assert hybrid["recall@5"] == 1.0 and hybrid["mrr@10"] >= 0.9
+    assert hybrid["flagged"] == hybrid["unanswerable"] == 2 and hybrid["false_alarms"] == 0
+    assert modes["bm25"]["flagged"] is None, "bm25 mode has no model to judge with"
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_hybrid_is_at_least_as_good_as_the_better_side_on_every_set(index, path):
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    scores = evaluate(index, load_questions(path))
+    best_single = max(scores["dense"].mrr(), scores["bm25"].mrr())
+    assert scores["hybrid"].mrr() >= best_single
+    assert scores["hybrid"].recall(5) >= max(scores["dense"].recall(5), scores["bm25"].recall(5))
+
+
+def test_eval_only_counts_the_gold_file_and_phrase(index, tmp_path: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "right", "question": BGI, "gold": [{"file": "004_bc3bbd6dfccf26ec.txt", "contains": "clinical  LABORATORY in\nUruguay"}]},
+        {"id": "wrong-file", "question": BGI, "gold": [{"file": "000_ad54f42682f048e2.txt", "contains": "clinical laboratory in Uruguay"}]},
+        {"id": "wrong-phrase", "question": BGI, "gold": [{"file": "004_bc3bbd6dfccf26ec.txt", "contains": "a laboratory on Mars"}]},
+    ]))
+    hybrid = evaluate(index, load_questions(questions), ("hybrid",))["hybrid"]
+    assert hybrid.found_at == {"right": 1, "wrong-file": None, "wrong-phrase": None}
+    assert hybrid.recall(10) == pytest.approx(1 / 3) and hybrid.mrr() == pytest.approx(1 / 3)
+
+
+def test_the_answering_sentence_is_marked(seeds_index: Path):
+    data = json.loads(run_qa("ask", BGI, "--json", "--index", str(seeds_index)).stdout)
+    top = data["results"][0]
+    source = (SEEDS / top["file"]).read_text(encoding="utf-8")
+    assert top["start"] <= top["answer_start"] < top["answer_end"] <= top["end"]
+    sentence = source[top["answer_start"] : top["answer_end"]]
+    assert "clinical laboratory in Uruguay" in sentence and "ventilators" not in sentence
+    assert all(r["answer_start"] is None for r in data["results"][3:]), "only the top passages are judged"
+
+
+@pytest.mark.parametrize("question", ["What is the population of Mars?", "Who won the 2022 football World Cup?",
+                                      "How do I bake sourdough bread?"])
+def test_no_good_answer_is_said_above_the_results(seeds_index: Path, question):
+    data = json.loads(run_qa("ask", question, "--json", "--index", str(seeds_index)).stdout)
+    assert data["answered"] is False and data["results"], "the nearest passages are still listed"
+    text = run_qa("ask", question, "--index", str(seeds_index)).stdout
+    assert text.startswith("No good answer in these documents")
+
+
+def test_an_answerable_question_is_answered(seeds_index: Path):
+    data = json.loads(run_qa("ask", BGI, "--json", "--index", str(seeds_index)).stdout)
+    assert data["answered"] is True and data["confidence"] > 0.5
+
+
+@pytest.fixture(scope="module")
+def copies_index(tmp_path_factory) -> Path:
+    """Two files sharing a paragraph, and a long file whose passages overlap."""
+    root = tmp_path_factory.mktemp("copies")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shared = ("The Andean condor glides over the cordillera for hours without flapping its wings, "
+              "riding thermal currents that rise from the sunlit slopes.")
+    (corpus / "a.txt").write_text(f"Birds of the Andes\n\n{shared}\n\nThe llama grazes below.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text(f"Mountain wildlife notes\n\n{shared}\n\nVicuñas live higher up.\n", encoding="utf-8")
+    sentences = [f"Condor fact {i}: the condor soars on warm air above the mountains for a long time." for i in range(40)]
+    (corpus / "long.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    Index.build([corpus], root / "ix")
+    return root / "ix"
+
+
+def spans_overlap(hits) -> bool:
+    for i, a in enumerate(hits):
+        for b in hits[i + 1 :]:
+            if a.passage.file == b.passage.file and a.passage.start < b.passage.end and b.passage.start < a.passage.end:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_overlapping_hits_are_merged_and_copies_folded(copies_index: Path, mode):
+    index = Index.open(copies_index)
+    hits = index.search("How does the condor glide over the mountains on thermal currents?", k=6, mode=mode)
+    assert not spans_overlap(hits)
+    shared = [h for h in hits if "riding thermal currents" in h.passage.text]
+    assert len(shared) == 1, "the shared paragraph is shown once"
+    assert any(c.startswith(("a.txt", "b.txt")) for c in shared[0].also_in) or len(shared[0].also_in) == 1
+    for hit in hits:
+        source = (copies_index.parent / "corpus" / hit.passage.file).read_text(encoding="utf-8")
+        assert source[hit.passage.start : hit.passage.end] == hit.passage.text
+
+
+def test_max_per_file_caps_hits_from_one_file(copies_index: Path):
+    index = Index.open(copies_index)
+    uncapped = index.search("condor soars on warm air", k=4)
+    capped = index.search("condor soars on warm air", k=4, max_per_file=1)
+    assert len({h.passage.file for h in capped}) == len(capped)
+    assert len(capped) <= 3 and [h.rank for h in capped] == list(range(1, len(capped) + 1))
+    assert len(uncapped) >= len(capped)
+
+
+def test_explain_shows_both_sides(seeds_index: Path):
+    text = run_qa("ask", BGI, "--explain", "-k", "3", "--index", str(seeds_index)).stdout
+    assert "dense #" in text and "bm25 #" in text and "fused" in text
+    data = json.loads(run_qa("ask", BGI, "--explain", "--json", "--index", str(seeds_index)).stdout)
+    top = data["results"][0]
+    assert top["dense_rank"] >= 1 and top["bm25_rank"] >= 1
+    assert top["fused_score"] == pytest.approx(1 / (60 + top["dense_rank"]) + 1 / (60 + top["bm25_rank"]), rel=1e-4)
+    plain = json.loads(run_qa("ask", BGI, "--json", "--index", str(seeds_index)).stdout)
+    assert "dense_rank" not in plain["results"][0]
