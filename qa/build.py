@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +14,12 @@ import numpy as np
 from qa import config
 from qa.bm25 import BM25
 from qa.documents import Document, Skipped, discover, read
-from qa.embedder import SentenceTransformerEmbedder, token_counter
+from qa.embedder import (
+    ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, fingerprint, onnx_embedder, token_counter,
+)
 from qa.errors import ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, split_document
+from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
 from qa.store import BuildLock, SourceFile, StoredIndex, write_generation
 
 #: progress(done, total) while embedding.
@@ -51,92 +56,156 @@ def build_index(
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, re-embedding only changed files."""
     started = time.perf_counter()
-    report = BuildReport(index_dir=index_dir)
     existing = [p for p in paths if p.exists()]
-    report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
-    root, files, skipped = discover(existing)
-    report.skipped += skipped
-
     with BuildLock(index_dir):
-        previous = _previous(index_dir, model, settings)
-        counter = token_counter(model)
-        documents: list[Document] = []
+        build = Build(paths, index_dir, model, settings, progress)
+        build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
+        build.read(existing)
+        build.split()
+        if not build.report.up_to_date:
+            build.embed_and_write()
+    build.report.seconds = time.perf_counter() - started
+    return build.report
+
+
+@dataclass
+class Build:
+    """One build's state, from the files read to the generation written."""
+
+    paths: list[Path]
+    index_dir: Path
+    model: str
+    settings: config.IndexSettings
+    progress: Progress | None
+    report: BuildReport = field(init=False)
+    root: Path = field(init=False)
+    documents: list[Document] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    sources: list[SourceFile] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)          # what the embedder sees, per passage
+    reused: dict[int, int] = field(default_factory=dict)     # new row -> old row whose vector is kept
+
+    def __post_init__(self) -> None:
+        self.report = BuildReport(index_dir=self.index_dir)
+        try:
+            self.fingerprint: str | None = fingerprint(self.model)
+        except ModelUnavailableError:
+            self.fingerprint = None
+        self.previous = self._reusable_previous()
+        self.counter = token_counter(self.model)
+
+    def _reusable_previous(self) -> StoredIndex | None:
+        """The current index, if its passages and vectors can be reused for these settings."""
+        try:
+            stored = StoredIndex(self.index_dir)
+        except QAError:
+            return None
+        recorded = stored.manifest.get("model") or {}
+        if (stored.settings != self.settings or stored.vectors is None or recorded.get("name") != self.model
+                or recorded.get("fingerprint") != self.fingerprint):
+            return None
+        return stored
+
+    def read(self, existing: list[Path]) -> None:
+        """Read every text file under the paths; skip the unreadable with a reason."""
+        self.root, files, skipped = discover(existing)
+        self.report.skipped += skipped
         for path in files:
             try:
-                document = read(path, root)
+                document = read(path, self.root)
             except (OSError, ValueError) as error:
-                report.skipped.append(Skipped(path.relative_to(root).as_posix(), _reason(error)))
+                self.report.skipped.append(Skipped(path.relative_to(self.root).as_posix(), _reason(error)))
                 continue
-            documents.append(document)
+            self.documents.append(document)
             if document.encoding != "utf-8":
-                report.notes.append(f"{document.name}: not valid UTF-8, read as {document.encoding}")
-        if not documents:
-            raise QAError(f"No readable .txt or .md files under {', '.join(map(str, paths))}; nothing was indexed.")
+                self.report.notes.append(f"{document.name}: not valid UTF-8, read as {document.encoding}")
+        if not self.documents:
+            raise QAError(f"No readable .txt or .md files under {', '.join(map(str, self.paths))}; nothing was indexed.")
 
+    def split(self) -> None:
+        """Passages of every document: kept from the previous index when the file is unchanged."""
+        report, previous = self.report, self.previous
         old = {f.path: f for f in previous.files} if previous else {}
-        passages: list[Passage] = []
-        sources: list[SourceFile] = []
-        reused_rows: list[tuple[int, int]] = []  # (new row, old row) whose vector is kept
-        titles: list[str] = []                   # per passage: its document's title, for the embedder
         # The model sees at most 254 word pieces of text; leave room for the title when it is given.
-        max_tokens = min(settings.max_tokens, 254 - (TITLE_TOKENS + 1 if settings.title_context else 0))
-        for document in documents:
+        title_room = TITLE_TOKENS + 1 if self.settings.title_context else 0
+        max_tokens = min(self.settings.max_tokens, 254 - title_room)
+        for document in self.documents:
             before = old.get(document.name)
-            if before and before.sha256 == document.sha256:
+            if previous and before and before.sha256 == document.sha256:
                 report.unchanged += 1
-                kept = previous.passages(list(range(before.first_row, before.first_row + before.count)))
-                reused_rows += [(len(passages) + i, before.first_row + i) for i in range(len(kept))]
-                document_passages = kept
+                passages = previous.passages(list(range(before.first_row, before.first_row + before.count)))
+                self.reused.update({len(self.passages) + i: before.first_row + i for i in range(len(passages))})
             else:
                 report.changed += before is not None
                 report.added += before is None
-                document_passages = split_document(document, counter, max_tokens, settings.overlap)
+                passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             report.junk_lines += document.junk_lines
-            sources.append(SourceFile(document.name, document.sha256, document.size,
-                                      document.path.stat().st_mtime_ns, len(passages), len(document_passages)))
-            passages += document_passages
-            titles += [title(document, counter)] * len(document_passages)
-        report.removed = len(set(old) - {d.name for d in documents})
-        report.files, report.passages = len(documents), len(passages)
+            self.sources.append(SourceFile(document.name, document.sha256, document.size,
+                                           document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
+            heading = title(document, self.counter)
+            self.inputs += [_embedding_text(p, heading) if self.settings.title_context else p.text for p in passages]
+            self.passages += passages
+        report.removed = len(set(old) - {d.name for d in self.documents})
+        report.files, report.passages = len(self.documents), len(self.passages)
+        report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
+                                 and previous.root == str(self.root))
 
-        if previous and not (report.changed or report.added or report.removed) and previous.root == str(root):
-            report.up_to_date = True
-            report.seconds = time.perf_counter() - started
-            return report
+    def embed_and_write(self) -> None:
+        """Embed what is new and write a complete generation beside the current one."""
+        scratch = self.index_dir / f".scratch-{os.getpid()}"
+        scratch.mkdir(exist_ok=True)
+        try:
+            onnx = self._onnx(scratch)
+            make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
+            vectors = _vectors(self.inputs, self.reused, self.previous, make, self.progress, self.report)
+            if vectors is None:
+                onnx = {}
+            elif not onnx:
+                self.report.notes.append("questions will load sentence-transformers (a slower start) "
+                                         "because the model could not be exported to ONNX")
+            extra: dict[str, Path] = dict(onnx)
+            dense: dict[str, object] = {"kind": "exact"}
+            if vectors is not None and len(vectors) >= EXACT_LIMIT:
+                extra[APPROXIMATE_FILE] = scratch / APPROXIMATE_FILE
+                dense = {"kind": "ivf", **DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE])}
+            manifest = {
+                "format_version": config.FORMAT_VERSION,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "root": str(self.root),
+                "paths": [str(p) for p in self.paths],
+                "model": None if vectors is None else {
+                    "name": self.model, "dimension": int(vectors.shape[1]),
+                    "fingerprint": self.fingerprint, "onnx": bool(onnx)},
+                "dense": dense,
+                "settings": self.settings.as_dict(),
+                "passages": {"count": len(self.passages)},
+                "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
+                "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
+                          for s in self.sources],
+            }
+            bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
+            texts = {d.name: d.text for d in self.documents}
+            write_generation(self.index_dir, manifest, self.passages, self.sources, texts, vectors, bm25, extra)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
-        inputs = [_embedding_text(p, t) if settings.title_context else p.text for p, t in zip(passages, titles)]
-        vectors, dimension = _vectors(inputs, reused_rows, previous, model, progress, report)
-        manifest = {
-            "format_version": config.FORMAT_VERSION,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "root": str(root),
-            "paths": [str(p) for p in paths],
-            "model": {"name": model, "dimension": dimension} if vectors is not None else None,
-            "settings": settings.as_dict(),
-            "passages": {"count": len(passages)},
-            "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
-            "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count} for s in sources],
-        }
-        bm25 = BM25.build([p.text for p in passages], settings.bm25_terms)
-        sources_text = {d.name: d.text for d in documents}
-        write_generation(index_dir, manifest, passages, sources, sources_text, vectors, bm25)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _previous(index_dir: Path, model: str, settings: config.IndexSettings) -> StoredIndex | None:
-    """The current index if its passages and vectors can be reused for these settings."""
-    try:
-        stored = StoredIndex(index_dir)
-    except QAError:
-        return None
-    if stored.settings != settings:
-        return None
-    if stored.vectors is None or (stored.manifest.get("model") or {}).get("name") != model:
-        return None
-    return stored
+    def _onnx(self, scratch: Path) -> dict[str, Path]:
+        """The model's ONNX files in `scratch`: linked from the previous index, or exported anew."""
+        if self.fingerprint is None:
+            return {}
+        files = {name: scratch / name for name in ONNX_FILES}
+        if self.previous and (self.previous.manifest.get("model") or {}).get("onnx"):
+            for name, path in files.items():       # same model fingerprint, or it would not be reused
+                os.link(self.previous.folder / name, path)
+            return files
+        try:
+            export(self.model, scratch)
+        except Exception as error:  # an unsupported architecture, no torch...: fall back, never guess
+            self.report.notes.append(f"ONNX export failed ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+            return {}
+        return files
 
 
 #: Word pieces of a document title given to the embedder with each passage.
@@ -158,24 +227,22 @@ def _embedding_text(passage: Passage, title: str) -> str:
 
 def _vectors(
     texts: list[str],
-    reused_rows: list[tuple[int, int]],
+    reused: dict[int, int],
     previous: StoredIndex | None,
-    model: str,
+    make_embedder: Callable[[], Embedder],
     progress: Progress | None,
     report: BuildReport,
-) -> tuple[np.ndarray | None, int | None]:
+) -> np.ndarray | None:
     """Vectors for every passage: reused where the file is unchanged, embedded otherwise."""
-    reused = dict(reused_rows)
     todo = [row for row in range(len(texts)) if row not in reused]
     if previous is not None and not todo:
-        vectors = np.asarray(previous.vectors)[[reused[r] for r in range(len(texts))]]
-        return vectors, vectors.shape[1]
+        return np.asarray(previous.vectors)[[reused[r] for r in range(len(texts))]]
     try:
-        embedder = SentenceTransformerEmbedder(model)
+        embedder = make_embedder()
     except ModelUnavailableError as error:
         report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
         report.vectors = False
-        return None, None
+        return None
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     if reused and previous is not None:
         new_rows, old_rows = zip(*reused.items())
@@ -187,7 +254,7 @@ def _vectors(
         report.embedded += len(rows)
         if progress:
             progress(report.embedded, len(todo))
-    return vectors, embedder.dimension
+    return vectors
 
 
 def _reason(error: BaseException) -> str:

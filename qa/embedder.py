@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -43,6 +44,43 @@ def model_folder(name: str) -> Path:
             "Pass --model with a local sentence-transformers folder."
         )
     return folder
+
+
+#: Files of an ONNX export kept in each index generation (see qa/onnx_embedder.py).
+ONNX_FILES = ("model.onnx", "tokenizer.json", "embedder.json")
+
+
+def fingerprint(name: str) -> str:
+    """A digest of the model's configuration and weights: vectors from another digest do not mix."""
+    folder = model_folder(name)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and (path.suffix in (".json", ".safetensors", ".bin", ".txt") and path.name != "README.md"):
+            digest.update(path.relative_to(folder).as_posix().encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def export(name: str, folder: Path) -> None:
+    """Write an ONNX export of the model into `folder` (imports torch; raises on any failure)."""
+    from qa.onnx_embedder import export_onnx
+
+    export_onnx(model_folder(name), folder)
+
+
+def onnx_embedder(folder: Path) -> Embedder:
+    """The exported model in `folder`, run by onnxruntime (no torch)."""
+    try:
+        from qa.onnx_embedder import OnnxEmbedder
+
+        embedder = OnnxEmbedder(folder)
+    except Exception as error:  # ImportError, a damaged export, onnxruntime's own errors
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelUnavailableError(f"Cannot load the ONNX model in {folder}: {reason}") from None
+    embedder.name = folder.name
+    return embedder
 
 
 def token_counter(name: str) -> TokenCounter:

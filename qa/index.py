@@ -12,16 +12,19 @@ import numpy as np
 
 from qa import config
 from qa.build import BuildReport, Progress, build_index
+from qa.bm25 import tokenize
 from qa.documents import discover
-from qa.embedder import Embedder, SentenceTransformerEmbedder
+from qa.embedder import Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, sentence_spans
-from qa.search import Answer, DenseIndex, Hit, fuse, merged
+from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
 from qa.store import StoredIndex
 
 
-#: Two passages this similar are copies of one another (one is shown, the other cited).
+#: Two passages this similar are copies of one another (one is shown, the other cited): their vectors'
+#: cosine, or the share of the shorter one's 5-word shingles found in the other.
 DUPLICATE_SIMILARITY = 0.98
+COPY_CONTAINMENT = 0.6
 
 
 class Index:
@@ -135,11 +138,29 @@ class Index:
                 self._dense_error = "the index was built without vectors"
             else:
                 try:
-                    self._embedder = SentenceTransformerEmbedder(self.model)
-                    self._dense = DenseIndex(self.stored.vectors)
+                    self._embedder = self._load_embedder()
+                    self._dense = self._dense_index()
                 except ModelUnavailableError as error:
                     self._dense_error = str(error)
         return self._dense_error
+
+    def _load_embedder(self) -> Embedder:
+        """The index's own ONNX export when it has one (no torch), else sentence-transformers."""
+        assert self.model is not None
+        recorded = self.stored.manifest.get("model") or {}
+        if recorded.get("onnx"):
+            return onnx_embedder(self.stored.folder)
+        if recorded.get("fingerprint") and fingerprint(self.model) != recorded["fingerprint"]:
+            raise ModelUnavailableError(
+                f"the model {self.model} changed since the index was built; rebuild with: {self.update_command()}")
+        return SentenceTransformerEmbedder(self.model)
+
+    def _dense_index(self) -> DenseIndex:
+        dense = self.stored.manifest.get("dense") or {"kind": "exact"}
+        if dense.get("kind") == "ivf":
+            return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]))
+        assert self.stored.vectors is not None
+        return DenseIndex.exact(self.stored.vectors)
 
     def embed(self, questions: list[str]) -> np.ndarray:
         """Question vectors (raises ModelUnavailableError when dense search cannot run)."""
@@ -194,11 +215,11 @@ class Index:
         for position, (question, dense) in enumerate(zip(questions, dense_lists)):
             sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
             ranking = {"dense": dense, "bm25": sparse}.get(mode) or fuse(dense, sparse, self.search_settings)
-            hits = self._select(ranking, k, mode, dense, sparse, max_per_file)
+            hits, primaries = self._select(ranking, k, mode, dense, sparse, max_per_file)
             if vectors is None or not judge:
                 answers.append(Answer(question, mode, hits))
             else:
-                answers.append(self._judge(question, mode, hits, vectors[position]))
+                answers.append(self._judge(question, mode, hits, primaries, vectors[position]))
         return answers
 
     def _select(
@@ -209,8 +230,11 @@ class Index:
         dense: list[tuple[int, float]],
         sparse: list[tuple[int, float]],
         max_per_file: int | None,
-    ) -> list[Hit]:
-        """The best k hits, merging overlapping or adjacent passages of one file and folding copies."""
+    ) -> tuple[list[Hit], list[Passage]]:
+        """The best k hits, merging overlapping or adjacent passages of one file and folding copies.
+
+        Also returns each hit's primary passage: the one that ranked, before anything was merged into it.
+        """
         dense_at = {row: (rank, score) for rank, (row, score) in enumerate(dense, start=1)}
         sparse_at = {row: (rank, score) for rank, (row, score) in enumerate(sparse, start=1)}
         chosen: list[dict] = []
@@ -231,14 +255,14 @@ class Index:
                     continue
                 if max_per_file and sum(c["passage"].file == passage.file for c in chosen) >= max_per_file:
                     continue
-                chosen.append({"row": row, "score": score, "passage": passage, "also_in": []})
+                chosen.append({"row": row, "score": score, "passage": passage, "primary": passage, "also_in": []})
         hits = []
         for rank, c in enumerate(chosen, start=1):
             d_rank, d_score = dense_at.get(c["row"], (None, None))
             s_rank, s_score = sparse_at.get(c["row"], (None, None))
             hits.append(Hit(rank, c["score"], mode, c["passage"], self.source_path(c["passage"].file),
                             d_rank, d_score, s_rank, s_score, also_in=tuple(c["also_in"])))
-        return hits
+        return hits, [c["primary"] for c in chosen]
 
     def _touching(self, a: Passage, b: Passage) -> bool:
         """Same file, and the spans overlap or only whitespace lies between them."""
@@ -259,16 +283,22 @@ class Index:
             chosen.remove(other)
 
     def _same_text(self, chosen: dict, row: int, passage: Passage) -> bool:
-        if " ".join(chosen["passage"].text.split()) == " ".join(passage.text.split()):
+        """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
+        mine, theirs = _shingles(chosen["passage"].text), _shingles(passage.text)
+        if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
             return True
         vectors = self.stored.vectors
         return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
 
-    def _judge(self, question: str, mode: str, hits: list[Hit], vector: np.ndarray) -> Answer:
-        """Mark each top hit's answering sentence; say whether the best one is close enough to answer."""
+    def _judge(self, question: str, mode: str, hits: list[Hit], primaries: list[Passage], vector: np.ndarray) -> Answer:
+        """Mark each top hit's answering sentence; say whether the best one is close enough to answer.
+
+        Sentences are taken from the passages that ranked (not what was merged into them), so the
+        verdict does not depend on k.
+        """
         top = hits[: config.ANSWER_PASSAGES]
         spans = [[(p.start + s, p.start + e) for s, e in sentence_spans(p.text, 0, len(p.text))]
-                 for p in (hit.passage for hit in top)]
+                 for p in primaries[: config.ANSWER_PASSAGES]]
         texts = [self.stored.document_text(hit.passage.file)[s:e] if len(hit_spans) > 1 else hit.passage.text
                  for hit, hit_spans in zip(top, spans) for s, e in hit_spans]
         if not texts:
@@ -293,6 +323,11 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = tokenize(text)
+    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
 
 
 def _sha256(path: Path) -> str:

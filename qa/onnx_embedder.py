@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,12 @@ def export_onnx(model_path: str | Path, out_dir: Path) -> Path:
     dynamic_axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in input_names}
     dynamic_axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
     target = out_dir / MODEL_FILE
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # Reviewed: the legacy-exporter deprecation, tracer notes on shape checks that are constant for
+        # an encoder (no causal mask, no mask padding), and aten::index on non-negative position indices.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
             args,
@@ -122,7 +128,9 @@ def _pipeline_config(model: Any) -> dict[str, Any]:
     dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
     if dimension is None:
         dimension = model.get_sentence_embedding_dimension()
-    max_seq_length = int(model.max_seq_length or tokenizer.model_max_length)
+    if not model.max_seq_length:
+        raise ValueError("the model sets no max_seq_length")
+    max_seq_length = int(model.max_seq_length)
     return {
         "format": FORMAT_VERSION,
         "max_seq_length": max_seq_length,

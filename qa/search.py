@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -55,15 +56,51 @@ def merged(first: Passage, second: Passage, source: str) -> Passage:
                    max(first.line_end, second.line_end), source[start:end])
 
 
-class DenseIndex:
-    """Exact inner-product search over normalised vectors."""
+#: Below this many passages, dense search is exact (a flat scan); above, an inverted-file index.
+EXACT_LIMIT = 200_000
+APPROXIMATE_FILE = "faiss.ivf"
 
-    def __init__(self, vectors: np.ndarray) -> None:
+
+class DenseIndex:
+    """Inner-product search over normalised vectors: exact for small corpora, IVF for large ones."""
+
+    def __init__(self, index: object) -> None:
+        self._index = index
+
+    @classmethod
+    def exact(cls, vectors: np.ndarray) -> DenseIndex:
+        """A flat index over `vectors` (built in memory at open)."""
         import faiss
 
-        self._index = faiss.IndexFlatIP(vectors.shape[1])
+        index = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
-            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index)
+
+    @classmethod
+    def load(cls, path: Path, nprobe: int) -> DenseIndex:
+        """An approximate index written by `build_approximate`, memory-mapped (FAISS's own format, no pickle)."""
+        import faiss
+
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        index.nprobe = nprobe
+        return cls(index)
+
+    @staticmethod
+    def build_approximate(vectors: np.ndarray, path: Path) -> dict[str, int]:
+        """Train and write an IVF-Flat index of `vectors`; returns its parameters for the manifest."""
+        import faiss
+
+        n, dimension = vectors.shape
+        lists = int(4 * np.sqrt(n))
+        quantizer = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(n, size=min(n, 40 * lists), replace=False)
+        index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
+        for start in range(0, n, 100_000):
+            index.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
+        faiss.write_index(index, str(path))
+        return {"lists": lists, "nprobe": APPROXIMATE_NPROBE}
 
     def top(self, queries: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
         """For each query vector, the best `depth` rows and their cosine similarities."""
@@ -75,6 +112,10 @@ class DenseIndex:
             [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
             for row_ids, row_scores in zip(rows, scores)
         ]
+
+
+#: Inverted lists probed per query (chosen by the benchmark for recall@10 >= 0.98 against exact search).
+APPROXIMATE_NPROBE = 32
 
 
 def fuse(

@@ -14,10 +14,11 @@ BGI = "What did BGI Genomics set up in Uruguay?"
 
 @pytest.fixture()
 def no_model(tmp_path: Path) -> dict[str, str]:
-    """An environment in which `import sentence_transformers` fails, as on a machine without it."""
-    shim = tmp_path / "shim" / "sentence_transformers"
-    shim.mkdir(parents=True)
-    (shim / "__init__.py").write_text("raise ImportError('No module named sentence_transformers')\n")
+    """An environment in which neither sentence-transformers nor onnxruntime imports, as on a machine without them."""
+    for name in ("sentence_transformers", "onnxruntime"):
+        shim = tmp_path / "shim" / name
+        shim.mkdir(parents=True)
+        (shim / "__init__.py").write_text(f"raise ImportError('No module named {name}')\n")
     return {"PYTHONPATH": str(tmp_path / "shim")}
 
 

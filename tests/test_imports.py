@@ -35,6 +35,22 @@ def test_bm25_ask_does_not_import_torch(seeds_index: Path):
     assert heavy_modules("ask", "Who is Yu Xiaohui?", "--mode", "bm25", "--index", str(seeds_index)) == (0, "")
 
 
-def test_the_probe_would_notice_torch(seeds_index: Path):
-    code, heavy = heavy_modules("ask", "Who is Yu Xiaohui?", "--mode", "dense", "--index", str(seeds_index))
+def test_hybrid_and_dense_answers_do_not_import_torch(seeds_index: Path):
+    for mode in ("hybrid", "dense"):
+        assert heavy_modules("ask", "Who is Yu Xiaohui?", "--mode", mode, "--index", str(seeds_index)) == (0, "")
+
+
+def test_batch_and_the_repl_do_not_import_torch(seeds_index: Path):
+    for command in ("batch", "repl"):
+        result = subprocess.run([sys.executable, "-c", PROBE, command, *(["-"] if command == "batch" else []),
+                                 "--index", str(seeds_index)], input="Who is Yu Xiaohui?\n",
+                                capture_output=True, text=True, cwd=REPO)
+        assert result.returncode == 0 and "HEAVY:\n" in result.stderr + "\n"
+
+
+def test_the_probe_would_notice_torch(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Barn owls hunt mice at night.\n")
+    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"))   # exporting needs torch
     assert code == 0 and "torch" in heavy.split(",")

@@ -1,0 +1,69 @@
+"""The query path runs the index's own ONNX export: same vectors as sentence-transformers, no torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import Index
+from qa.embedder import SentenceTransformerEmbedder, model_folder, onnx_embedder
+from qa.evaluate import load_questions
+from tests.conftest import REPO, SEEDS, run_qa
+
+
+@pytest.fixture(scope="module")
+def texts(index) -> list[str]:
+    questions = [q.question for path in (REPO / "tests").glob("*.jsonl") for q in load_questions(path)]
+    passages = [p.text for p in index.stored.all_passages()]
+    odd = ["", " ", "¿Qué laboratorio estableció BGI en Uruguay?", "数字经济合作", "🚀 emoji 🌎", "[CLS] [SEP] [PAD]",
+           " ".join(passages) * 2]                       # far over the 256-token limit: truncated alike
+    return questions + passages + odd
+
+
+def test_onnx_vectors_match_sentence_transformers(seeds_index: Path, texts):
+    folder = Index.open(seeds_index).stored.folder
+    ours = onnx_embedder(folder).encode(texts)
+    reference = SentenceTransformerEmbedder("all-MiniLM-L6-v2").encode(texts)
+    assert len(texts) >= 100
+    cosines = np.sum(ours * reference, axis=1)
+    assert cosines.min() >= 0.9999, texts[int(cosines.argmin())][:80]
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_index_carries_its_export_and_reuses_it(seeds_index: Path, tmp_path: Path):
+    manifest = json.loads((Index.open(seeds_index).stored.folder / "manifest.json").read_text())
+    assert manifest["model"]["onnx"] is True and len(manifest["model"]["fingerprint"]) == 16
+    index_dir = tmp_path / "ix"
+    shutil.copytree(seeds_index, index_dir)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "extra.txt").write_text("Barn owls hunt mice at night in the old barn.\n")
+    before = Index.open(index_dir).stored.folder / "model.onnx"
+    inode = before.stat().st_ino
+    report = Index.build([corpus], index_dir)
+    after = Index.open(index_dir).stored.folder / "model.onnx"
+    assert report.embedded >= 1 and after.parent != before.parent and not before.exists()
+    assert after.stat().st_ino == inode, "the export is linked from the previous generation, not redone"
+
+
+def test_a_model_that_cannot_be_exported_falls_back_to_sentence_transformers(tmp_path: Path):
+    model = tmp_path / "max-pooling-model"
+    shutil.copytree(model_folder("all-MiniLM-L6-v2"), model)
+    pooling = model / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+    if "pooling_mode" in config:
+        config["pooling_mode"] = "max"
+    pooling.write_text(json.dumps(config))
+    built = run_qa("index", str(SEEDS), "--index", str(tmp_path / "ix"), "--model", str(model))
+    assert built.returncode == 0, built.stderr
+    assert "ONNX export failed" in built.stderr and "sentence-transformers" in built.stderr
+    folder = Index.open(tmp_path / "ix").stored.folder
+    assert not (folder / "model.onnx").exists()
+    answer = json.loads(run_qa("ask", "What did BGI Genomics set up in Uruguay?", "--json", "--mode", "dense",
+                               "--index", str(tmp_path / "ix")).stdout)
+    assert answer["results"][0]["file"] == "004_bc3bbd6dfccf26ec.txt"
