@@ -77,21 +77,25 @@ class BM25:
     ) -> BM25:
         """Weights for every (term, passage) pair of `texts`."""
         vocabulary: dict[str, int] = {}
-        term_ids: list[int] = []
-        row_ids: list[int] = []
-        freqs: list[int] = []
+        chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (terms, rows, frequencies)
         lengths = np.zeros(len(texts), dtype=np.float64)
-        for row, text in enumerate(texts):
-            tokens = tokenize(text, scheme)
-            lengths[row] = len(tokens)
-            for term, count in Counter(tokens).items():
-                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-                row_ids.append(row)
-                freqs.append(count)
+        for first in range(0, len(texts), 20_000):   # in chunks: a million passages fit in memory
+            term_ids: list[int] = []
+            row_ids: list[int] = []
+            freqs: list[int] = []
+            for row, text in enumerate(texts[first : first + 20_000], start=first):
+                tokens = tokenize(text, scheme)
+                lengths[row] = len(tokens)
+                for term, count in Counter(tokens).items():
+                    term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
+                    row_ids.append(row)
+                    freqs.append(count)
+            chunks.append((np.asarray(term_ids, dtype=np.int32), np.asarray(row_ids, dtype=np.int32),
+                           np.asarray(freqs, dtype=np.float32)))
+        terms = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int32)
+        rows = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int32)
+        tf = np.concatenate([c[2] for c in chunks]).astype(np.float64) if chunks else np.zeros(0)
         n = len(texts)
-        terms = np.asarray(term_ids, dtype=np.int64)
-        rows = np.asarray(row_ids, dtype=np.int32)
-        tf = np.asarray(freqs, dtype=np.float64)
         document_freq = np.bincount(terms, minlength=len(vocabulary)).astype(np.float64)
         idf = np.log(n - document_freq + 0.5) - np.log(document_freq + 0.5)
         if len(idf):

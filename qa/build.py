@@ -18,7 +18,7 @@ from qa.embedder import (
     ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, fingerprint, onnx_embedder, token_counter,
 )
 from qa.errors import ModelUnavailableError, QAError, UsageError
-from qa.passages import Passage, TokenCounter, split_document
+from qa.passages import Passage, TokenCounter, sentence_spans, split_document
 from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
 from qa.store import BuildLock, SourceFile, StoredIndex, write_generation
 
@@ -33,7 +33,8 @@ class BuildReport:
     index_dir: Path
     files: int = 0
     passages: int = 0
-    embedded: int = 0
+    embedded: int = 0            # passages embedded (the rest were reused)
+    sentences_embedded: int = 0  # sentences embedded, for marking answers
     junk_lines: int = 0
     unchanged: int = 0
     changed: int = 0
@@ -45,6 +46,7 @@ class BuildReport:
     vectors: bool = True
     up_to_date: bool = False
     seconds: float = 0.0
+    embed_seconds: float = 0.0   # of which embedding passages
 
 
 def build_index(
@@ -159,7 +161,21 @@ class Build:
         try:
             onnx = self._onnx(scratch)
             make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
-            vectors = _vectors(self.inputs, self.reused, self.previous, make, self.progress, self.report)
+            embedder = _Lazy(make)
+            keys, sentence_reused = self._sentences()
+            total = len(self.inputs) - len(self.reused) + len(keys) - len(sentence_reused)
+            report = self.report
+            progress = ((lambda: self.progress(report.embedded + report.sentences_embedded, total))
+                        if self.progress else None)
+            old = self.previous
+            vectors = _vectors(self.inputs, self.reused, old and old.vectors, embedder, progress, report, "embedded")
+            sentences = None
+            if vectors is not None:
+                texts = self.documents_text
+                sentence_vectors = _vectors([texts[f][s:e] for f, s, e in keys], sentence_reused,
+                                            old and old.sentence_vectors, embedder, progress, report,
+                                            "sentences_embedded")
+                sentences = (keys, sentence_vectors) if sentence_vectors is not None else None
             if vectors is None:
                 onnx = {}
             elif not onnx:
@@ -186,10 +202,29 @@ class Build:
                           for s in self.sources],
             }
             bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
-            texts = {d.name: d.text for d in self.documents}
-            write_generation(self.index_dir, manifest, self.passages, self.sources, texts, vectors, bm25, extra)
+            write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
+                             extra, sentences)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    @property
+    def documents_text(self) -> dict[str, str]:
+        return {d.name: d.text for d in self.documents}
+
+    def _sentences(self) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
+        """Every passage's sentences once, as (file, start, end), and which keep a previous vector."""
+        keys: dict[tuple[str, int, int], None] = {}
+        for p in self.passages:
+            keys.update(((p.file, p.start + s, p.start + e), None) for s, e in sentence_spans(p.text, 0, len(p.text)))
+        ordered = list(keys)
+        reused: dict[int, int] = {}
+        previous = self.previous
+        if previous is not None and previous.sentence_vectors is not None:
+            unchanged = {f.path for f, before in ((f, {s.path: s for s in previous.files}.get(f.path))
+                                                  for f in self.sources) if before and before.sha256 == f.sha256}
+            old_rows = {(f, s, e): row for f in unchanged for row, s, e in previous.sentences_in(f, 0, 1 << 62)}
+            reused = {i: old_rows[key] for i, key in enumerate(ordered) if key in old_rows}
+        return ordered, reused
 
     def _onnx(self, scratch: Path) -> dict[str, Path]:
         """The model's ONNX files in `scratch`: linked from the previous index, or exported anew."""
@@ -225,35 +260,51 @@ def _embedding_text(passage: Passage, title: str) -> str:
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
 
 
+class _Lazy:
+    """An embedder made on first use, so a build that embeds nothing never loads the model."""
+
+    def __init__(self, make: Callable[[], Embedder]) -> None:
+        self._make = make
+        self._embedder: Embedder | None = None
+
+    def get(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._make()
+        return self._embedder
+
+
 def _vectors(
     texts: list[str],
     reused: dict[int, int],
-    previous: StoredIndex | None,
-    make_embedder: Callable[[], Embedder],
-    progress: Progress | None,
+    previous: np.ndarray | None,
+    embedder: _Lazy,
+    progress: Callable[[], None] | None,
     report: BuildReport,
+    count: str,
 ) -> np.ndarray | None:
-    """Vectors for every passage: reused where the file is unchanged, embedded otherwise."""
+    """Vectors for every text: reused where the file is unchanged (`reused`: row -> previous row), embedded otherwise."""
     todo = [row for row in range(len(texts)) if row not in reused]
     if previous is not None and not todo:
-        return np.asarray(previous.vectors)[[reused[r] for r in range(len(texts))]]
+        return np.asarray(previous)[[reused[r] for r in range(len(texts))]]
     try:
-        embedder = make_embedder()
+        model = embedder.get()
     except ModelUnavailableError as error:
         report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
         report.vectors = False
         return None
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
     if reused and previous is not None:
         new_rows, old_rows = zip(*reused.items())
-        vectors[list(new_rows)] = np.asarray(previous.vectors)[list(old_rows)]
+        vectors[list(new_rows)] = np.asarray(previous)[list(old_rows)]
     step = 256
+    started = time.perf_counter()
     for done in range(0, len(todo), step):
         rows = todo[done : done + step]
-        vectors[rows] = embedder.encode([texts[r] for r in rows], batch_size=config.BATCH_SIZE)
-        report.embedded += len(rows)
+        vectors[rows] = model.encode([texts[r] for r in rows], batch_size=config.BATCH_SIZE)
+        setattr(report, count, getattr(report, count) + len(rows))
         if progress:
-            progress(report.embedded, len(todo))
+            progress()
+    report.embed_seconds += time.perf_counter() - started
     return vectors
 
 

@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import replace
 import shlex
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from qa.store import StoredIndex
 #: cosine, or the share of the shorter one's 5-word shingles found in the other.
 DUPLICATE_SIMILARITY = 0.98
 COPY_CONTAINMENT = 0.6
+#: Sentence vectors remembered for marking answers (about 1.5 KB each).
+SENTENCE_CACHE = 50_000
 
 
 class Index:
@@ -57,6 +60,7 @@ class Index:
         #: Warnings for the user (each said once), e.g. that dense search fell back to BM25.
         self.warnings: list[str] = []
         self._warnings_taken = 0
+        self._sentence_cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._embedder: Embedder | None = None
         self._dense: DenseIndex | None = None
         self._dense_error: str | None = None
@@ -249,13 +253,15 @@ class Index:
                 if near:
                     self._merge_into(near[0], passage, chosen)
                     continue
-                copy = next((c for c in chosen if self._same_text(c, row, passage)), None)
+                shingles = _shingles(passage.text)
+                copy = next((c for c in chosen if self._same_text(c, row, shingles)), None)
                 if copy is not None:
                     copy["also_in"].append(f"{self.source_path(passage.file)}:{passage.line_start}-{passage.line_end}")
                     continue
                 if max_per_file and sum(c["passage"].file == passage.file for c in chosen) >= max_per_file:
                     continue
-                chosen.append({"row": row, "score": score, "passage": passage, "primary": passage, "also_in": []})
+                chosen.append({"row": row, "score": score, "passage": passage, "primary": passage, "also_in": [],
+                               "shingles": shingles})
         hits = []
         for rank, c in enumerate(chosen, start=1):
             d_rank, d_score = dense_at.get(c["row"], (None, None))
@@ -282,13 +288,25 @@ class Index:
             target["also_in"] += other["also_in"]
             chosen.remove(other)
 
-    def _same_text(self, chosen: dict, row: int, passage: Passage) -> bool:
+    def _same_text(self, chosen: dict, row: int, theirs: set[tuple[str, ...]]) -> bool:
         """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
-        mine, theirs = _shingles(chosen["passage"].text), _shingles(passage.text)
+        mine = chosen["shingles"]
         if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
             return True
         vectors = self.stored.vectors
         return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
+
+    def _sentence_vectors(self, keys: list[tuple[str, int, int]], texts: list[str]) -> np.ndarray:
+        """Vectors of sentences, embedded once per index and remembered (questions share passages)."""
+        missing = [i for i, key in enumerate(keys) if key not in self._sentence_cache]
+        if missing:
+            assert self._embedder is not None
+            fresh = self._embedder.encode([texts[i] for i in missing], batch_size=config.BATCH_SIZE)
+            for i, vector in zip(missing, fresh):
+                self._sentence_cache[keys[i]] = vector
+            while len(self._sentence_cache) > SENTENCE_CACHE:
+                self._sentence_cache.popitem(last=False)
+        return np.stack([self._sentence_cache[key] for key in keys])
 
     def _judge(self, question: str, mode: str, hits: list[Hit], primaries: list[Passage], vector: np.ndarray) -> Answer:
         """Mark each top hit's answering sentence; say whether the best one is close enough to answer.
@@ -297,14 +315,26 @@ class Index:
         verdict does not depend on k.
         """
         top = hits[: config.ANSWER_PASSAGES]
-        spans = [[(p.start + s, p.start + e) for s, e in sentence_spans(p.text, 0, len(p.text))]
-                 for p in primaries[: config.ANSWER_PASSAGES]]
-        texts = [self.stored.document_text(hit.passage.file)[s:e] if len(hit_spans) > 1 else hit.passage.text
-                 for hit, hit_spans in zip(top, spans) for s, e in hit_spans]
-        if not texts:
+        stored = self.stored.sentence_vectors is not None
+        spans, rows = [], []
+        for p in primaries[: config.ANSWER_PASSAGES]:
+            found = self.stored.sentences_in(p.file, p.start, p.end) if stored else []
+            if found:
+                rows += [row for row, _, _ in found]
+                spans.append([(s, e) for _, s, e in found])
+            else:   # an index without stored sentences: embed them now (and remember them)
+                spans.append([(p.start + s, p.start + e) for s, e in sentence_spans(p.text, 0, len(p.text))])
+                stored = False
+        if not any(spans):
             return Answer(question, mode, hits, answered=False, confidence=0.0)
-        assert self._embedder is not None
-        similarity = self._embedder.encode(texts, batch_size=config.BATCH_SIZE) @ vector
+        if stored:
+            similarity = np.asarray(self.stored.sentence_vectors[sorted(set(rows))])
+            position = {row: i for i, row in enumerate(sorted(set(rows)))}
+            similarity = (similarity @ vector)[[position[row] for row in rows]]
+        else:
+            keys = [(hit.passage.file, s, e) for hit, hit_spans in zip(top, spans) for s, e in hit_spans]
+            texts = [self.stored.document_text(file)[s:e] for file, s, e in keys]
+            similarity = self._sentence_vectors(keys, texts) @ vector
         marked, offset = [], 0
         for hit, hit_spans in zip(top, spans):
             best = offset + int(np.argmax(similarity[offset : offset + len(hit_spans)]))

@@ -35,6 +35,10 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.npy"
+SENTENCE_VECTORS = "sentences.npy"
+
+#: Sentence spans (file, start, end) and their vectors, row for row.
+Sentences = tuple[list[tuple[str, int, int]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def write_generation(
     vectors: np.ndarray | None,
     bm25: BM25,
     extra: dict[str, Path] | None = None,
+    sentences: Sentences | None = None,
 ) -> Path:
     """Write a complete index beside the current one, then make it current in one rename.
 
@@ -98,9 +103,11 @@ def write_generation(
     temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     temporary.mkdir(parents=True)
     try:
-        _write_passages(temporary / PASSAGES, passages, files, texts)
+        _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [])
         if vectors is not None:
             np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+        if sentences is not None:
+            np.save(temporary / SENTENCE_VECTORS, np.ascontiguousarray(sentences[1], dtype=np.float32))
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             _link_or_copy(source, temporary / name)
@@ -125,7 +132,10 @@ def write_generation(
     return final
 
 
-def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str]) -> None:
+def _write_passages(
+    path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str],
+    sentences: list[tuple[str, int, int]],
+) -> None:
     db = sqlite3.connect(path)
     try:
         db.executescript(
@@ -137,6 +147,8 @@ def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]
                 path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 first_row INTEGER NOT NULL, count INTEGER NOT NULL);
             CREATE TABLE documents (path TEXT PRIMARY KEY, text TEXT NOT NULL);
+            CREATE TABLE sentences (row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL,
+                                    end INTEGER NOT NULL);
             """
         )
         db.executemany(
@@ -148,6 +160,8 @@ def _write_passages(path: Path, passages: list[Passage], files: list[SourceFile]
             ((f.path, f.sha256, f.size, f.mtime_ns, f.first_row, f.count) for f in files),
         )
         db.executemany("INSERT INTO documents VALUES (?, ?)", texts.items())
+        db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?)", ((row, *key) for row, key in enumerate(sentences)))
+        db.execute("CREATE INDEX sentences_by_span ON sentences (file, start)")
         db.commit()
     finally:
         db.close()
@@ -201,6 +215,7 @@ class StoredIndex:
             self.files = [SourceFile(*row) for row in self._db.execute(
                 "SELECT path, sha256, size, mtime_ns, first_row, count FROM files ORDER BY first_row")]
             self.vectors = self._read_vectors()
+            self.sentence_vectors = self._read_sentence_vectors()
             self.bm25 = BM25.load(self.folder, self.size, self.settings.bm25_terms)
         except (sqlite3.DatabaseError, ValueError, OSError, json.JSONDecodeError) as error:
             raise IndexFormatError(
@@ -268,6 +283,22 @@ class StoredIndex:
         if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != (self.size, model.get("dimension")):
             raise ValueError(f"vectors have shape {vectors.shape}, expected ({self.size}, {model.get('dimension')})")
         return vectors
+
+    def _read_sentence_vectors(self) -> np.ndarray | None:
+        path = self.folder / SENTENCE_VECTORS
+        if not path.is_file():
+            return None
+        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+        count = int(self._db.execute("SELECT count(*) FROM sentences").fetchone()[0])
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[0] != count:
+            raise ValueError(f"sentence vectors have shape {vectors.shape}, expected {count} rows")
+        return vectors
+
+    def sentences_in(self, file: str, start: int, end: int) -> list[tuple[int, int, int]]:
+        """`(row, start, end)` of the stored sentences within a span of a file, in order."""
+        return list(self._db.execute(
+            "SELECT row, start, end FROM sentences WHERE file = ? AND start >= ? AND end <= ? ORDER BY start",
+            (file, start, end)))
 
     def passages(self, rows: list[int]) -> list[Passage]:
         """The passages at `rows`, in that order."""
