@@ -46,7 +46,8 @@ class BuildReport:
     vectors: bool = True
     up_to_date: bool = False
     seconds: float = 0.0
-    embed_seconds: float = 0.0   # of which embedding passages
+    embed_seconds: float = 0.0      # of which embedding passages
+    sentence_seconds: float = 0.0   # and embedding sentences
 
 
 def build_index(
@@ -304,7 +305,8 @@ def _vectors(
         setattr(report, count, getattr(report, count) + len(rows))
         if progress:
             progress()
-    report.embed_seconds += time.perf_counter() - started
+    seconds = "embed_seconds" if count == "embedded" else "sentence_seconds"
+    setattr(report, seconds, getattr(report, seconds) + time.perf_counter() - started)
     return vectors
 
 

@@ -188,7 +188,7 @@ def _batch(args: argparse.Namespace) -> int:
             raise UsageError(f"Cannot read {args.file}: {error.strerror}. Name a file of questions, or - for stdin.") from None
     console = _console(stderr=True)
     options = dict(k=_opt(args, "k"), mode=_opt(args, "mode"), max_per_file=_opt(args, "max_per_file"),
-                   explain=_opt(args, "explain"), out=sys.stdout, batch_size=config.BATCH_SIZE)
+                   explain=_opt(args, "explain"), out=sys.stdout, batch_size=config.BATCH_GROUP)
     try:
         if console.is_terminal:
             with console.status("Answering…") as status:

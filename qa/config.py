@@ -61,8 +61,10 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 BM25_EPSILON = 0.25
 
-#: Questions embedded together in batch mode.
+#: Texts embedded together, and how many waiting `qa batch` questions are taken at once
+#: (sorted by length inside a group, so batches pad little).
 BATCH_SIZE = 32
+BATCH_GROUP = 256
 
 #: Version of the on-disk index layout; a reader refuses any other.
 FORMAT_VERSION = 1

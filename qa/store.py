@@ -199,6 +199,7 @@ class StoredIndex:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
+        self._texts: dict[str, str] = {}   # a few recently used document texts
         pointer = index_dir / CURRENT
         if not pointer.is_file():
             raise NoIndexError(f"No index at {index_dir}. Build one with: qa index --index {index_dir} [PATH ...]")
@@ -315,8 +316,12 @@ class StoredIndex:
 
     def document_text(self, path: str) -> str:
         """The full text of an indexed file, as it was read."""
-        row = self._db.execute("SELECT text FROM documents WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else ""
+        if path not in self._texts:
+            row = self._db.execute("SELECT text FROM documents WHERE path = ?", (path,)).fetchone()
+            self._texts[path] = row[0] if row else ""
+            while len(self._texts) > 64:
+                self._texts.pop(next(iter(self._texts)))
+        return self._texts[path]
 
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""

@@ -92,7 +92,8 @@ def measure_build(name: str, corpus: Path, work: Path) -> dict[str, object]:
     raw = len(texts) / (time.perf_counter() - started)
     ours = report.embedded / report.embed_seconds
     row = {"corpus": name, "passages": report.passages, "build_s": report.seconds, "embed_pps": ours,
-           "raw_pps": raw, "ratio": ours / raw}
+           "raw_pps": raw, "ratio": ours / raw, "sentences": report.sentences_embedded,
+           "sentence_s": report.sentence_seconds}
     log(f"build {name}: {row}")
     return row
 
@@ -101,8 +102,8 @@ def measure_build(name: str, corpus: Path, work: Path) -> dict[str, object]:
 
 
 def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -> Path:
-    """An index of `size` passages: real passages repeated (text varied by a copy number) with their
-    real embeddings perturbed by Gaussian noise (cosine to the original about 0.9)."""
+    """An index of `size` passages: real passages repeated, with their real passage and sentence
+    embeddings perturbed by Gaussian noise (cosine to the original about 0.9)."""
     if (target / "CURRENT").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
@@ -119,7 +120,7 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
         body, offset, rows = [], 0, []
         for row in range(first, min(first + per_file, size)):
             original = real[row % len(real)]
-            text = f"{original.text} (copy {row // len(real)})"
+            text = original.text
             passages.append(Passage(name, offset, offset + len(text), len(body) * 2 + 1, len(body) * 2 + 1, text))
             body.append(text)
             offset += len(text) + 2
@@ -127,11 +128,28 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
         texts[name] = "\n\n".join(body)
         files.append(SourceFile(name, "0" * 64, offset, 0, first, len(rows)))
     log(f"  {size} passages: vectors")
-    vectors = np.empty((size, real_vectors.shape[1]), dtype=np.float32)
-    for first in range(0, size, 100_000):
-        chunk = real_vectors[np.arange(first, min(first + 100_000, size)) % len(real)]
-        chunk = chunk + rng.normal(0, noise, chunk.shape).astype(np.float32)
-        vectors[first : first + len(chunk)] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+
+    def perturbed(source: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), source.shape[1]), dtype=np.float32)
+        for first in range(0, len(rows), 100_000):
+            chunk = source[rows[first : first + 100_000]]
+            chunk = chunk + rng.normal(0, noise, chunk.shape).astype(np.float32)
+            out[first : first + len(chunk)] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+        return out
+
+    vectors = perturbed(real_vectors, np.arange(size) % len(real))
+    # Sentences: each copy's sentences sit at the same offsets within its passage as the original's.
+    real_sentences = [source.stored.sentences_in(p.file, p.start, p.end) for p in real]
+    keys, source_rows = [], []
+    for row, passage in enumerate(passages):
+        original = real[row % len(real)]
+        for sentence_row, s, e in real_sentences[row % len(real)]:
+            keys.append((passage.file, passage.start + s - original.start, passage.start + e - original.start))
+            source_rows.append(sentence_row)
+    seen: dict[tuple[str, int, int], int] = {}
+    for key, sentence_row in zip(keys, source_rows):
+        seen.setdefault(key, sentence_row)
+    sentence_vectors = perturbed(np.asarray(source.stored.sentence_vectors), np.array(list(seen.values())))
     log(f"  {size} passages: bm25")
     bm25 = BM25.build([p.text for p in passages], source.settings.bm25_terms)
     target.mkdir(parents=True)
@@ -144,13 +162,13 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     manifest = dict(source.stored.manifest, root=str(target / "no-corpus"), paths=[], dense=dense,
                     passages={"count": size}, files=[], synthetic_vectors=True)
     log(f"  {size} passages: writing")
-    write_generation(target, manifest, passages, files, texts, vectors, bm25, extra)
+    write_generation(target, manifest, passages, files, texts, vectors, bm25, extra, (list(seen), sentence_vectors))
     (target / "scratch.ivf").unlink(missing_ok=True)
     return target
 
 
 PROBE = r"""
-import json, resource, statistics, sys, time
+import json, statistics, sys, time
 started = time.perf_counter()
 from qa import Index
 index = Index.open(sys.argv[1])
@@ -166,7 +184,9 @@ for mode in ("hybrid", "dense", "bm25"):
         t = time.perf_counter(); index.answer(q, 5, mode); times.append(time.perf_counter() - t)
     times.sort()
     result[mode] = (statistics.median(times) * 1000, times[int(len(times) * 0.95) - 1] * 1000)
-result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across exec).
+status = open("/proc/self/status").read()
+result["peak_rss_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps(result))
 """
 
@@ -304,11 +324,11 @@ def main() -> None:
     batch = batch_throughput(seeds_index, benchmark_questions(1000, linux))
     log(f"batch: {batch}")
 
-    print("\n| build | passages | build s | embed passages/s | raw encode passages/s | ratio |")
-    print("|---|---|---|---|---|---|")
+    print("\n| build | passages | build s | embed passages/s | raw encode passages/s | ratio | + sentences (s) |")
+    print("|---|---|---|---|---|---|---|")
     for b in builds:
         print(f"| {b['corpus']} | {b['passages']:,} | {b['build_s']:.1f} | {b['embed_pps']:.1f} | {b['raw_pps']:.1f} "
-              f"| {b['ratio']:.2f} |")
+              f"| {b['ratio']:.2f} | {b['sentences']:,} ({b['sentence_s']:.1f}) |")
     print("\n| search | open s | peak RSS MB | hybrid p50/p95 ms | dense p50/p95 ms | bm25 p50/p95 ms |")
     print("|---|---|---|---|---|---|")
     for s in scale:
