@@ -328,7 +328,7 @@ class Index:
         if not any(spans):
             return Answer(question, mode, hits, answered=False, confidence=0.0)
         if stored:
-            similarity = np.asarray(self.stored.sentence_vectors[sorted(set(rows))])
+            similarity = np.asarray(self.stored.sentence_vectors[sorted(set(rows))], dtype=np.float32)
             position = {row: i for i, row in enumerate(sorted(set(rows)))}
             similarity = (similarity @ vector)[[position[row] for row in rows]]
         else:

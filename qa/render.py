@@ -37,6 +37,11 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _shown(text: str) -> str:
+    """Passage text for the terminal: inert, and without the source's indentation of inner lines."""
+    return re.sub(r"\n[ \t]+", "\n", terminal_safe(text))
+
+
 def highlight_terms(question: str) -> list[str]:
     """The question's words worth highlighting (no stop words)."""
     return sorted({t for t in tokenize(question) if t not in _STOP_WORDS}, key=len, reverse=True)
@@ -52,11 +57,11 @@ def hit_text(hit: Hit, question: str, explain: bool = False) -> Group:
     body = Text()
     if hit.answer_start is not None and hit.answer_end is not None:
         a, b = hit.answer_start - p.start, hit.answer_end - p.start
-        body.append(terminal_safe(p.text[:a]))
-        body.append(terminal_safe(p.text[a:b]), style="bold underline")
-        body.append(terminal_safe(p.text[b:]))
+        body.append(_shown(p.text[:a]))
+        body.append(_shown(p.text[a:b]), style="bold underline")
+        body.append(_shown(p.text[b:]))
     else:
-        body.append(terminal_safe(p.text))
+        body.append(_shown(p.text))
     terms = highlight_terms(question)
     if terms:
         pattern = r"(?<![^\W_])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![^\W_])"

@@ -415,3 +415,21 @@ def test_qa_errors_are_one_line(seeds_index: Path):
     with pytest.raises(QAError) as error:
         Index.open(seeds_index).search("   ")
     assert "\n" not in str(error.value)
+
+
+def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch):
+    from qa import store
+
+    monkeypatch.setattr(store, "FULL_CHECKSUM_BYTES", 1000)    # every file but the smallest counts as large
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    Index.build([corpus], tmp_path / "ix")
+    folder = current(tmp_path / "ix")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "sampled_crc32" in manifest["checksums"]["vectors.npy"]
+    Index.open(tmp_path / "ix")
+    data = bytearray((folder / "vectors.npy").read_bytes())
+    data[300] ^= 0x01                                           # inside the first sampled block
+    (folder / "vectors.npy").write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match="vectors.npy is corrupted"):
+        Index.open(tmp_path / "ix")
