@@ -129,8 +129,8 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
         files.append(SourceFile(name, "0" * 64, offset, 0, first, len(rows)))
     log(f"  {size} passages: vectors")
 
-    def perturbed(source: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), source.shape[1]), dtype=np.float32)
+    def perturbed(source: np.ndarray, rows: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+        out = np.empty((len(rows), source.shape[1]), dtype=dtype)
         for first in range(0, len(rows), 100_000):
             chunk = source[rows[first : first + 100_000]]
             chunk = chunk + rng.normal(0, noise, chunk.shape).astype(np.float32)
@@ -149,7 +149,8 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     seen: dict[tuple[str, int, int], int] = {}
     for key, sentence_row in zip(keys, source_rows):
         seen.setdefault(key, sentence_row)
-    sentence_vectors = perturbed(np.asarray(source.stored.sentence_vectors), np.array(list(seen.values())))
+    sentence_vectors = perturbed(np.asarray(source.stored.sentence_vectors, dtype=np.float32),
+                                 np.array(list(seen.values())), np.float16)
     log(f"  {size} passages: bm25")
     bm25 = BM25.build([p.text for p in passages], source.settings.bm25_terms)
     target.mkdir(parents=True)
