@@ -279,7 +279,7 @@ def benchmark_questions(count: int, corpus: Path) -> list[str]:
     questions = [q.question for path in sorted((REPO / "tests").glob("*.jsonl")) for q in load_questions(path)]
     rng = random.Random(1)
     pages = sorted(corpus.rglob("*.txt"))
-    while len(questions) < count:
+    while len(dict.fromkeys(questions)) < count:
         text = rng.choice(pages).read_text(encoding="utf-8", errors="replace")
         spans = sentence_spans(text, 0, len(text))
         if spans:
