@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import replace
 import shlex
-from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from qa.bm25 import tokenize
 from qa.documents import discover
 from qa.embedder import Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.passages import Passage, sentence_spans
+from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
 from qa.store import StoredIndex
 
@@ -26,8 +25,6 @@ from qa.store import StoredIndex
 #: cosine, or the share of the shorter one's 5-word shingles found in the other.
 DUPLICATE_SIMILARITY = 0.98
 COPY_CONTAINMENT = 0.6
-#: Sentence vectors remembered for marking answers (about 1.5 KB each).
-SENTENCE_CACHE = 50_000
 
 
 class Index:
@@ -60,7 +57,6 @@ class Index:
         #: Warnings for the user (each said once), e.g. that dense search fell back to BM25.
         self.warnings: list[str] = []
         self._warnings_taken = 0
-        self._sentence_cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._embedder: Embedder | None = None
         self._dense: DenseIndex | None = None
         self._dense_error: str | None = None
@@ -296,52 +292,27 @@ class Index:
         vectors = self.stored.vectors
         return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
 
-    def _sentence_vectors(self, keys: list[tuple[str, int, int]], texts: list[str]) -> np.ndarray:
-        """Vectors of sentences, embedded once per index and remembered (questions share passages)."""
-        missing = [i for i, key in enumerate(keys) if key not in self._sentence_cache]
-        if missing:
-            assert self._embedder is not None
-            fresh = self._embedder.encode([texts[i] for i in missing], batch_size=config.BATCH_SIZE)
-            for i, vector in zip(missing, fresh):
-                self._sentence_cache[keys[i]] = vector
-            while len(self._sentence_cache) > SENTENCE_CACHE:
-                self._sentence_cache.popitem(last=False)
-        return np.stack([self._sentence_cache[key] for key in keys])
-
     def _judge(self, question: str, mode: str, hits: list[Hit], primaries: list[Passage], vector: np.ndarray) -> Answer:
         """Mark each top hit's answering sentence; say whether the best one is close enough to answer.
 
-        Sentences are taken from the passages that ranked (not what was merged into them), so the
-        verdict does not depend on k.
+        Sentences (embedded at index time) are taken from the passages that ranked, not from what was
+        merged into them, so the verdict does not depend on k.
         """
         top = hits[: config.ANSWER_PASSAGES]
-        stored = self.stored.sentence_vectors is not None
-        spans, rows = [], []
-        for p in primaries[: config.ANSWER_PASSAGES]:
-            found = self.stored.sentences_in(p.file, p.start, p.end) if stored else []
-            if found:
-                rows += [row for row, _, _ in found]
-                spans.append([(s, e) for _, s, e in found])
-            else:   # an index without stored sentences: embed them now (and remember them)
-                spans.append([(p.start + s, p.start + e) for s, e in sentence_spans(p.text, 0, len(p.text))])
-                stored = False
-        if not any(spans):
+        if self.stored.sentence_vectors is None:
+            return Answer(question, mode, hits)
+        sentences = [self.stored.sentences_in(p.file, p.start, p.end) for p in primaries[: len(top)]]
+        rows = sorted({row for found in sentences for row, _, _ in found})
+        if not rows:
             return Answer(question, mode, hits, answered=False, confidence=0.0)
-        if stored:
-            similarity = np.asarray(self.stored.sentence_vectors[sorted(set(rows))], dtype=np.float32)
-            position = {row: i for i, row in enumerate(sorted(set(rows)))}
-            similarity = (similarity @ vector)[[position[row] for row in rows]]
-        else:
-            keys = [(hit.passage.file, s, e) for hit, hit_spans in zip(top, spans) for s, e in hit_spans]
-            texts = [self.stored.document_text(file)[s:e] for file, s, e in keys]
-            similarity = self._sentence_vectors(keys, texts) @ vector
-        marked, offset = [], 0
-        for hit, hit_spans in zip(top, spans):
-            best = offset + int(np.argmax(similarity[offset : offset + len(hit_spans)]))
-            start, end = hit_spans[best - offset]
-            marked.append(replace(hit, answer_start=start, answer_end=end))
-            offset += len(hit_spans)
-        confidence = float(similarity.max())
+        similarity = dict(zip(rows, np.asarray(self.stored.sentence_vectors[rows], dtype=np.float32) @ vector))
+        marked = []
+        for hit, found in zip(top, sentences):
+            if found:
+                _, start, end = max(found, key=lambda sentence: similarity[sentence[0]])
+                hit = replace(hit, answer_start=start, answer_end=end)
+            marked.append(hit)
+        confidence = float(max(similarity.values()))
         return Answer(question, mode, marked + hits[len(top):], confidence >= config.ANSWER_THRESHOLD, confidence)
 
     def _warn(self, message: str) -> None:
