@@ -210,11 +210,14 @@ class Index:
             mode = "bm25"
         depth = max(self.search_settings.depth, 4 * k)
         vectors = self.embed(questions) if mode != "bm25" else None
-        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in questions]
+        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[]] * len(questions)
         answers = []
         for position, (question, dense) in enumerate(zip(questions, dense_lists)):
             sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
-            ranking = {"dense": dense, "bm25": sparse}.get(mode) or fuse(dense, sparse, self.search_settings)
+            if mode == "hybrid":
+                ranking = fuse(dense, sparse, self.search_settings)
+            else:
+                ranking = dense if mode == "dense" else sparse
             hits, primaries = self._select(ranking, k, mode, dense, sparse, max_per_file)
             if vectors is None or not judge:
                 answers.append(Answer(question, mode, hits))
