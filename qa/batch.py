@@ -10,7 +10,7 @@ from typing import IO, Any, Iterator
 
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_json
+from qa.render import answer_json, terminal_safe
 
 
 def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
@@ -109,5 +109,5 @@ def run_batch(
         if progress is not None:
             progress(answered)
         for warning in index.take_warnings():
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
+            print(f"warning: {terminal_safe(warning)}", file=sys.stderr, flush=True)
     return 1 if failed else 0

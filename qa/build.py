@@ -20,7 +20,7 @@ from qa.embedder import (
 from qa.errors import ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, sentence_spans, split_document
 from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
-from qa.store import BuildLock, SourceFile, StoredIndex, write_generation
+from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, write_generation
 
 #: progress(done, total) while embedding.
 Progress = Callable[[int, int], None]
@@ -63,6 +63,7 @@ def build_index(
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
+        clean_leftovers(index_dir)
         build = Build(paths, index_dir, model, settings, progress)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
@@ -89,6 +90,7 @@ class Build:
     sources: list[SourceFile] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)          # what the embedder sees, per passage
     reused: dict[int, int] = field(default_factory=dict)     # new row -> old row whose vector is kept
+    unchanged: set[str] = field(default_factory=set)          # files whose content hash did not change
 
     def __post_init__(self) -> None:
         self.report = BuildReport(index_dir=self.index_dir)
@@ -138,6 +140,7 @@ class Build:
             before = old.get(document.name)
             if previous and before and before.sha256 == document.sha256:
                 report.unchanged += 1
+                self.unchanged.add(document.name)
                 passages = previous.passages(list(range(before.first_row, before.first_row + before.count)))
                 self.reused.update({len(self.passages) + i: before.first_row + i for i in range(len(passages))})
             else:
@@ -158,7 +161,8 @@ class Build:
     def embed_and_write(self) -> None:
         """Embed what is new and write a complete generation beside the current one."""
         scratch = self.index_dir / f".scratch-{os.getpid()}"
-        scratch.mkdir(exist_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)   # a killed build's, if the pid came round again
+        scratch.mkdir()
         try:
             onnx = self._onnx(scratch)
             make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
@@ -191,7 +195,8 @@ class Build:
                 "format_version": config.FORMAT_VERSION,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "root": str(self.root),
-                "paths": [str(p) for p in self.paths],
+                "paths": [os.path.abspath(p) for p in self.paths],
+                "skipped": [s.path for s in self.report.skipped],
                 "model": None if vectors is None else {
                     "name": self.model, "dimension": int(vectors.shape[1]),
                     "fingerprint": self.fingerprint, "onnx": bool(onnx)},
@@ -213,19 +218,14 @@ class Build:
         return {d.name: d.text for d in self.documents}
 
     def _sentences(self) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
-        """Every passage's sentences once, as (file, start, end), and which keep a previous vector."""
-        keys: dict[tuple[str, int, int], None] = {}
-        for p in self.passages:
-            keys.update(((p.file, p.start + s, p.start + e), None) for s, e in sentence_spans(p.text, 0, len(p.text)))
-        ordered = list(keys)
+        """Every sentence of every document once, as (file, start, end), and which keep a previous vector."""
+        keys = [(d.name, s, e) for d in self.documents for p in d.paragraphs for s, e in sentence_spans(d.text, p.start, p.end)]
         reused: dict[int, int] = {}
         previous = self.previous
         if previous is not None and previous.sentence_vectors is not None:
-            unchanged = {f.path for f, before in ((f, {s.path: s for s in previous.files}.get(f.path))
-                                                  for f in self.sources) if before and before.sha256 == f.sha256}
-            old_rows = {(f, s, e): row for f in unchanged for row, s, e in previous.sentences_in(f, 0, 1 << 62)}
-            reused = {i: old_rows[key] for i, key in enumerate(ordered) if key in old_rows}
-        return ordered, reused
+            old_rows = {(f, s, e): row for f in self.unchanged for row, s, e in previous.sentences_in(f, 0, 1 << 62)}
+            reused = {i: old_rows[key] for i, key in enumerate(keys) if key in old_rows}
+        return keys, reused
 
     def _onnx(self, scratch: Path) -> dict[str, Path]:
         """The model's ONNX files in `scratch`: linked from the previous index, or exported anew."""

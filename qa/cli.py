@@ -83,8 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command or "repl"
         return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval}[command](args)
     except QAError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}")
         return error.exit_code
+    except OSError as error:   # a disk or permission problem outside what the core checks
+        _say(f"error: {error.strerror or error}: {error.filename or ''}. Check the path and try again.")
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -97,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _opt(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE, "index": config.DEFAULT_INDEX,
                                 "max_per_file": None, "explain": False}[name])
+
+
+def _say(message: str) -> None:
+    """One line on stderr, with any control or escape characters from file or index names removed."""
+    from qa.render import terminal_safe
+
+    print(terminal_safe(message), file=sys.stderr, flush=True)
 
 
 def _console(stderr: bool = False) -> Any:
@@ -113,14 +123,14 @@ def _open(args: argparse.Namespace) -> Any:
     stale = index.stale_files()
     if stale:
         shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
-        print(f"warning: {len(stale)} file(s) changed since the index was built ({shown}); "
-              f"update with: {index.update_command()}", file=sys.stderr)
+        _say(f"warning: {len(stale)} file(s) changed since the index was built ({shown}); "
+             f"update with: {index.update_command()}")
     return index
 
 
 def _warn(index: Any) -> None:
     for warning in index.take_warnings():
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        _say(f"warning: {warning}")
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -137,15 +147,15 @@ def _index(args: argparse.Namespace) -> int:
             task = bar.add_task("Indexing", total=None)
             report = build_index(paths, index_dir, args.model,
                                  progress=lambda done, total: bar.update(task, completed=done, total=total,
-                                                                         description="Embedding passages"))
+                                                                         description="Embedding passages and sentences"))
     else:
         report = build_index(paths, index_dir, args.model)
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}")
     for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        _say(f"skipped {skipped.path}: {skipped.reason}")
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        _say(f"note: {note}")
     state = "up to date" if report.up_to_date else f"written to {index_dir}"
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
@@ -182,6 +192,8 @@ def _batch(args: argparse.Namespace) -> int:
     if args.file == "-":
         fd, close = sys.stdin.fileno(), False
     else:
+        if os.path.isdir(args.file):
+            raise UsageError(f"{args.file} is a folder. Name a file of questions, or - for stdin.")
         try:
             fd, close = os.open(args.file, os.O_RDONLY), True
         except OSError as error:
@@ -232,7 +244,7 @@ def _eval(args: argparse.Namespace) -> int:
             misses.add_column(column, overflow="fold")
         for miss in hybrid.misses:
             ranks = [str(s.found_at.get(miss["id"]) or "—") for s in scores.values()]
-            misses.add_row(Text(miss["id"]), Text(terminal_safe(miss["question"])), *ranks,
+            misses.add_row(Text(terminal_safe(miss["id"])), Text(terminal_safe(miss["question"])), *ranks,
                            Text(terminal_safe(miss["first"] or "")))
         console.print(misses)
     return 0

@@ -79,7 +79,6 @@ def onnx_embedder(folder: Path) -> Embedder:
     except Exception as error:  # ImportError, a damaged export, onnxruntime's own errors
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelUnavailableError(f"Cannot load the ONNX model in {folder}: {reason}") from None
-    embedder.name = folder.name
     return embedder
 
 
@@ -129,7 +128,6 @@ class SentenceTransformerEmbedder:
         self.name = name
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
-        self.max_seq_length = int(self._model.max_seq_length)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         vectors = self._model.encode(

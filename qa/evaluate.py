@@ -32,7 +32,6 @@ class Scores:
     unanswerable: int = 0
     flagged: int | None = None         # unanswerable questions said to have no good answer (None: not judged)
     false_alarms: int | None = None    # answerable questions said to have no good answer
-    confidences: dict[str, float | None] = field(default_factory=dict)
 
     def recall(self, k: int) -> float:
         ranks = self.found_at.values()
@@ -57,18 +56,25 @@ def load_questions(path: Path) -> list[Question]:
     questions = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise UsageError(f"Cannot read {path}: {error.strerror}. Name a JSON-lines question file.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise UsageError(f"Cannot read {path}: {reason}. Name a JSON-lines question file.") from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-            gold = tuple((g["file"], g["contains"]) for g in item.get("gold", []))
+            gold = tuple((str(g["file"]), str(g["contains"])) for g in item.get("gold", []))
+            if not isinstance(item["question"], str) or not item["question"].strip():
+                raise ValueError("the question must be non-empty text")
             questions.append(Question(str(item.get("id", number)), item["question"], gold))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise UsageError(f"{path}:{number} is not a question line ({error}); "
                              'expected {"id", "question", "gold": [{"file", "contains"}]}.') from None
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise UsageError(f"{path} uses the id {duplicate!r} twice; give every question its own id.")
     return questions
 
 
@@ -96,12 +102,13 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
     `judge=False` skips the "no good answer" judgement (faster; flagged counts stay None).
     """
     results: dict[str, Scores] = {}
+    if index.dense_error():
+        modes = tuple(m for m in modes if m == "bm25")
     for mode in modes:
         scores = Scores(mode, answerable=sum(1 for q in questions if q.gold),
                         unanswerable=sum(1 for q in questions if not q.gold))
         answers = index.answer_many([q.question for q in questions], depth, mode, judge=judge) if questions else []
         for question, answer in zip(questions, answers):
-            scores.confidences[question.id] = answer.confidence
             if answer.answered is not None:
                 scores.flagged = (scores.flagged or 0) + (not question.gold and not answer.answered)
                 scores.false_alarms = (scores.false_alarms or 0) + (bool(question.gold) and not answer.answered)

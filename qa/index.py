@@ -107,6 +107,7 @@ class Index:
         """Source files added, changed or removed since the index was built."""
         root = Path(self.stored.root)
         known = {f.path: f for f in self.stored.files}
+        skipped = set(self.stored.manifest.get("skipped", []))
         stale = []
         for name, source in known.items():
             try:
@@ -122,7 +123,7 @@ class Index:
         if paths:
             _, files, _ = discover(paths)
             stale += sorted(n for n in (f.relative_to(root).as_posix() for f in files if f.is_relative_to(root))
-                            if n not in known)
+                            if n not in known and n not in skipped)
         return stale
 
     def source_path(self, file: str) -> str:
@@ -150,7 +151,7 @@ class Index:
         recorded = self.stored.manifest.get("model") or {}
         if recorded.get("onnx"):
             return onnx_embedder(self.stored.folder)
-        if recorded.get("fingerprint") and fingerprint(self.model) != recorded["fingerprint"]:
+        if not recorded.get("fingerprint") or fingerprint(self.model) != recorded["fingerprint"]:
             raise ModelUnavailableError(
                 f"the model {self.model} changed since the index was built; rebuild with: {self.update_command()}")
         return SentenceTransformerEmbedder(self.model)
@@ -210,7 +211,7 @@ class Index:
             mode = "bm25"
         depth = max(self.search_settings.depth, 4 * k)
         vectors = self.embed(questions) if mode != "bm25" else None
-        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[]] * len(questions)
+        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in questions]
         answers = []
         for position, (question, dense) in enumerate(zip(questions, dense_lists)):
             sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
@@ -277,7 +278,7 @@ class Index:
             return True
         first, second = (a, b) if a.end <= b.start else (b, a)
         gap = second.start - first.end
-        return gap <= 64 and self.stored.document_text(a.file)[first.end : second.start].isspace()
+        return gap == 0 or (gap <= 64 and self.stored.document_text(a.file)[first.end : second.start].isspace())
 
     def _merge_into(self, target: dict, passage: Passage, chosen: list[dict]) -> None:
         source = self.stored.document_text(passage.file)

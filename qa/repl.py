@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -65,7 +66,7 @@ class Repl:
         elif name == "explain":
             self.explain = not self.explain if not argument else argument == "on"
             self.console.print(Text(f"explain = {'on' if self.explain else 'off'}", style="dim"))
-        elif name == "k" and argument.isdigit() and int(argument) > 0:
+        elif name == "k" and re.fullmatch(r"[0-9]+", argument) and int(argument) > 0:
             self.k = int(argument)
             self.console.print(Text(f"k = {self.k}", style="dim"))
         elif name == "mode" and argument in config.MODES:
@@ -80,7 +81,7 @@ class Repl:
 
     def warn(self) -> None:
         for warning in self.index.take_warnings():
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
+            print(f"warning: {terminal_safe(warning)}", file=sys.stderr, flush=True)
 
 
 def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None,
@@ -100,18 +101,19 @@ def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[
             index.dense_error()
     repl.warn()
     prompt = read_line or input
-    while True:
-        try:
-            line = prompt("qa> ")
-        except KeyboardInterrupt:
-            console.print()
-            continue
-        except EOFError:
-            console.print()
-            break
-        if not repl.handle(line):
-            break
-    _save_history()
+    try:
+        while True:
+            try:
+                line = prompt("qa> ")
+                if not repl.handle(line):
+                    break
+            except KeyboardInterrupt:   # abandons the line being typed, or the answer being found
+                console.print()
+            except EOFError:
+                console.print()
+                break
+    finally:
+        _save_history()
     return 0
 
 

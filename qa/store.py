@@ -28,7 +28,7 @@ import numpy as np
 
 from qa.bm25 import BM25, SCHEMES
 from qa.config import FORMAT_VERSION, IndexSettings
-from qa.errors import IndexBusyError, IndexFormatError, NoIndexError
+from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
 from qa.passages import Passage
 
 CURRENT = "CURRENT"
@@ -68,8 +68,12 @@ class BuildLock:
         self._handle: Any = None
 
     def __enter__(self) -> BuildLock:
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.index_dir / ".lock", "a+")
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.index_dir / ".lock", "a+")
+        except OSError as error:
+            raise QAError(f"Cannot write the index at {self.index_dir}: {error.strerror}. "
+                          "Choose another folder with --index DIR.") from None
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -82,6 +86,13 @@ class BuildLock:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._handle, fcntl.LOCK_UN)
         self._handle.close()
+
+
+def clean_leftovers(index_dir: Path) -> None:
+    """Remove what killed builds left behind (call with the BuildLock held)."""
+    for old in index_dir.iterdir():
+        if old.is_dir() and old.name.startswith((".tmp-", ".scratch-")):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_generation(
@@ -100,6 +111,8 @@ def write_generation(
     Call with the BuildLock held. If anything fails or the process dies before the
     final rename, the previous generation stays current and untouched.
     """
+    pointer_file = index_dir / CURRENT
+    previous = index_dir / pointer_file.read_text(encoding="utf-8").strip() if pointer_file.is_file() else None
     temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     temporary.mkdir(parents=True)
     try:
@@ -126,8 +139,11 @@ def write_generation(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    # Keep the generation just replaced: a REPL or script that opened it may still load its model
+    # or FAISS file lazily. Older generations and leftovers of killed builds go.
     for old in index_dir.iterdir():
-        if old.is_dir() and old != final and (old.name.startswith("gen-") or old.name.startswith(".tmp-")):
+        keep = old in (final, previous) or not old.is_dir()
+        if not keep and old.name.startswith(("gen-", ".tmp-", ".scratch-")):
             shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -277,7 +293,9 @@ class StoredIndex:
                                    f"{_rebuild_hint(self.index_dir)}")
         for name, expected in checksums.items():
             path = self.folder / name
-            if not path.is_file() or path.stat().st_size != expected.get("size"):
+            if not isinstance(expected, dict) or "/" in name:
+                problem = "has a bad checksum entry"
+            elif not path.is_file() or path.stat().st_size != expected.get("size"):
                 problem = "is missing" if not path.is_file() else "has the wrong size"
             elif _checksum(path) != expected:
                 problem = "is corrupted"

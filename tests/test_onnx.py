@@ -46,7 +46,7 @@ def test_the_index_carries_its_export_and_reuses_it(seeds_index: Path, tmp_path:
     inode = before.stat().st_ino
     report = Index.build([corpus], index_dir)
     after = Index.open(index_dir).stored.folder / "model.onnx"
-    assert report.embedded >= 1 and after.parent != before.parent and not before.exists()
+    assert report.embedded >= 1 and after.parent != before.parent
     assert after.stat().st_ino == inode, "the export is linked from the previous generation, not redone"
 
 
