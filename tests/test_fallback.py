@@ -58,3 +58,5 @@ def test_an_index_built_without_the_model_answers_with_bm25(tmp_path: Path, no_m
     assert result.returncode == 0
     assert json.loads(result.stdout)["mode"] == "bm25"
     assert "without vectors" in result.stderr
+    evaluated = run_qa("eval", "tests/retrieval.jsonl", "--json", "--index", str(tmp_path / "ix"))
+    assert evaluated.returncode == 0 and list(json.loads(evaluated.stdout)["modes"]) == ["bm25"]

@@ -434,3 +434,27 @@ def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch):
     (folder / "vectors.npy").write_bytes(bytes(data))
     with pytest.raises(IndexFormatError, match="vectors.npy is corrupted"):
         Index.open(tmp_path / "ix")
+
+
+def test_review_regressions(seeds_index: Path, tmp_path: Path):
+    """Skipped files are not stale forever; odd input gets one line, not a traceback."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / "004_bc3bbd6dfccf26ec.txt", corpus / "good.txt")
+    (corpus / "empty.txt").write_bytes(b"")
+    Index.build([corpus], tmp_path / "ix")
+    assert Index.open(tmp_path / "ix").stale_files() == []
+
+    folder = run_qa("batch", str(tmp_path), "--index", str(seeds_index))
+    assert folder.returncode == 2 and "is a folder" in folder.stderr and "Traceback" not in folder.stderr
+
+    repl = run_qa("repl", "--index", str(seeds_index), "--mode", "bm25", stdin=":k ²\n:k 2\n")
+    assert repl.returncode == 0 and "usage: :k N" in repl.stdout and "k = 2" in repl.stdout
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "Who?", "gold": []}\n{"id": "a", "question": "What?", "gold": []}\n')
+    duplicate = run_qa("eval", str(questions), "--index", str(seeds_index))
+    assert duplicate.returncode == 2 and "twice" in duplicate.stderr
+
+    not_a_folder = run_qa("index", str(corpus), "--index", str(corpus / "good.txt"))
+    assert not_a_folder.returncode == 1 and "Cannot write the index" in not_a_folder.stderr
