@@ -14,7 +14,7 @@ from qa import config
 from qa.build import BuildReport, Progress, build_index
 from qa.bm25 import tokenize
 from qa.documents import discover
-from qa.embedder import Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
+from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
@@ -150,6 +150,8 @@ class Index:
         assert self.model is not None
         recorded = self.stored.manifest.get("model") or {}
         if recorded.get("onnx"):
+            for name in ONNX_FILES:
+                self.stored.verify(name)
             return onnx_embedder(self.stored.folder)
         if not recorded.get("fingerprint") or fingerprint(self.model) != recorded["fingerprint"]:
             raise ModelUnavailableError(
@@ -159,6 +161,7 @@ class Index:
     def _dense_index(self) -> DenseIndex:
         dense = self.stored.manifest.get("dense") or {"kind": "exact"}
         if dense.get("kind") == "ivf":
+            self.stored.verify(APPROXIMATE_FILE)
             return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]))
         assert self.stored.vectors is not None
         return DenseIndex.exact(self.stored.vectors)

@@ -28,14 +28,19 @@ import numpy as np
 
 from qa.bm25 import BM25, SCHEMES
 from qa.config import FORMAT_VERSION, IndexSettings
+from qa.embedder import ONNX_FILES
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
 from qa.passages import Passage
+from qa.search import APPROXIMATE_FILE
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.npy"
 SENTENCE_VECTORS = "sentences.npy"
+
+#: Files read only by dense search: checksummed when they are loaded, not on every open.
+LOADED_LATER = (*ONNX_FILES, APPROXIMATE_FILE)
 
 #: Sentence spans (file, start, end) and their vectors, row for row.
 Sentences = tuple[list[tuple[str, int, int]], np.ndarray]
@@ -286,24 +291,30 @@ class StoredIndex:
         return manifest
 
     def _check_files(self) -> None:
-        """Every file the manifest lists is there with the size and checksum it was written with."""
+        """Every file the manifest lists is there with its size; its checksum is checked now, or, for the
+        files only dense search reads (model, FAISS), by `verify` just before they are loaded."""
         checksums = self.manifest.get("checksums")
         if not isinstance(checksums, dict) or PASSAGES not in checksums:
             raise IndexFormatError(f"The index at {self.index_dir} is damaged (manifest lists no files). "
                                    f"{_rebuild_hint(self.index_dir)}")
-        for name, expected in checksums.items():
-            path = self.folder / name
-            if not isinstance(expected, dict) or "/" in name:
-                problem = "has a bad checksum entry"
-            elif not path.is_file() or path.stat().st_size != expected.get("size"):
-                problem = "is missing" if not path.is_file() else "has the wrong size"
-            elif _checksum(path) != expected:
-                problem = "is corrupted"
-            else:
-                continue
-            raise IndexFormatError(
-                f"The index at {self.index_dir} is damaged ({name} {problem}). {_rebuild_hint(self.index_dir)}"
-            )
+        for name in checksums:
+            self.verify(name, content=name not in LOADED_LATER)
+
+    def verify(self, name: str, content: bool = True) -> None:
+        """Raise IndexFormatError unless `name` has the size (and checksum) the manifest recorded."""
+        expected = self.manifest["checksums"].get(name)
+        path = self.folder / name
+        if not isinstance(expected, dict) or "/" in name:
+            problem = "has a bad checksum entry"
+        elif not path.is_file() or path.stat().st_size != expected.get("size"):
+            problem = "is missing" if not path.is_file() else "has the wrong size"
+        elif content and _checksum(path) != expected:
+            problem = "is corrupted"
+        else:
+            return
+        raise IndexFormatError(
+            f"The index at {self.index_dir} is damaged ({name} {problem}). {_rebuild_hint(self.index_dir)}"
+        )
 
     def _read_vectors(self) -> np.ndarray | None:
         path = self.folder / VECTORS

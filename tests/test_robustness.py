@@ -204,6 +204,8 @@ def flip_a_byte(path: Path) -> None:
 DAMAGE = {
     "vectors truncated": lambda g: truncate(g / "vectors.npy"),
     "vectors flipped byte": lambda g: flip_a_byte(g / "vectors.npy"),
+    "model flipped byte": lambda g: flip_a_byte(g / "model.onnx"),
+    "tokenizer truncated": lambda g: truncate(g / "tokenizer.json"),
     "passages garbage": lambda g: (g / "passages.sqlite").write_bytes(b"garbage" * 1000),
     "passages flipped byte": lambda g: flip_a_byte(g / "passages.sqlite"),
     "bm25 missing": lambda g: (g / "bm25.rows.npy").unlink(),
