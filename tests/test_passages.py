@@ -67,7 +67,8 @@ def test_passages_are_exact_spans_within_the_limit_covering_every_sentence(gener
         assert p.line_start == text.count("\n", 0, p.start) + 1
         assert p.line_end == text.count("\n", 0, p.end) + 1
         assert COUNTER.count([p.text])[0] <= max_tokens
-        assert not any(is_junk(line) for line in p.text.split("\n") if line.strip())
+        spanned = text.split("\n")[p.line_start - 1 : p.line_end]       # whole source lines, not fragments
+        assert not any(is_junk(line) for line in spanned if line.strip())
     covered = set()
     for p in passages:
         covered.update(range(p.start, p.end))
