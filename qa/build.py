@@ -98,20 +98,20 @@ class Build:
             self.fingerprint: str | None = fingerprint(self.model)
         except ModelUnavailableError:
             self.fingerprint = None
-        self.previous = self._reusable_previous()
+        try:
+            current: StoredIndex | None = StoredIndex(self.index_dir)
+        except QAError:
+            current = None
+        #: The files the current index holds (for the summary), and the index itself if it can be reused.
+        self.previous_files = {f.path: f for f in current.files} if current else {}
+        self.previous = current if current and self._reusable(current) else None
         self.counter = token_counter(self.model)
 
-    def _reusable_previous(self) -> StoredIndex | None:
-        """The current index, if its passages and vectors can be reused for these settings."""
-        try:
-            stored = StoredIndex(self.index_dir)
-        except QAError:
-            return None
+    def _reusable(self, stored: StoredIndex) -> bool:
+        """Whether an index's passages and vectors fit this build's settings and model."""
         recorded = stored.manifest.get("model") or {}
-        if (stored.settings != self.settings or stored.vectors is None or recorded.get("name") != self.model
-                or recorded.get("fingerprint") != self.fingerprint):
-            return None
-        return stored
+        return (stored.settings == self.settings and stored.vectors is not None
+                and recorded.get("name") == self.model and recorded.get("fingerprint") == self.fingerprint)
 
     def read(self, existing: list[Path]) -> None:
         """Read every text file under the paths; skip the unreadable with a reason."""
@@ -132,20 +132,21 @@ class Build:
     def split(self) -> None:
         """Passages of every document: kept from the previous index when the file is unchanged."""
         report, previous = self.report, self.previous
-        old = {f.path: f for f in previous.files} if previous else {}
+        old = self.previous_files
         # The model sees at most 254 word pieces of text; leave room for the title when it is given.
         title_room = TITLE_TOKENS + 1 if self.settings.title_context else 0
         max_tokens = min(self.settings.max_tokens, 254 - title_room)
         for document in self.documents:
             before = old.get(document.name)
-            if previous and before and before.sha256 == document.sha256:
-                report.unchanged += 1
+            same = before is not None and before.sha256 == document.sha256
+            report.unchanged += same
+            report.changed += before is not None and not same
+            report.added += before is None
+            if previous and same:
                 self.unchanged.add(document.name)
                 passages = previous.passages(list(range(before.first_row, before.first_row + before.count)))
                 self.reused.update({len(self.passages) + i: before.first_row + i for i in range(len(passages))})
             else:
-                report.changed += before is not None
-                report.added += before is None
                 passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             report.junk_lines += document.junk_lines
             self.sources.append(SourceFile(document.name, document.sha256, document.size,

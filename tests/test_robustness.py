@@ -460,3 +460,13 @@ def test_review_regressions(seeds_index: Path, tmp_path: Path):
 
     not_a_folder = run_qa("index", str(corpus), "--index", str(corpus / "good.txt"))
     assert not_a_folder.returncode == 1 and "Cannot write the index" in not_a_folder.stderr
+
+
+def test_a_rebuild_with_other_settings_reembeds_but_counts_files_as_unchanged(seeds_index: Path, tmp_path: Path):
+    from qa.config import IndexSettings
+
+    index_dir = copy_index(seeds_index, tmp_path / "ix")
+    report = Index.build([SEEDS], index_dir, settings=IndexSettings(max_tokens=100))
+    assert (report.unchanged, report.changed, report.added, report.removed) == (5, 0, 0, 0)
+    assert report.embedded == report.passages and not report.up_to_date
+    assert Index.open(index_dir).settings.max_tokens == 100
