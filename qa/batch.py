@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import select
-import sys
 from typing import IO, Any, Iterator
 
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_json, terminal_safe
+from qa.render import answer_json, say
 
 
 def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
@@ -109,5 +108,5 @@ def run_batch(
         if progress is not None:
             progress(answered)
         for warning in index.take_warnings():
-            print(f"warning: {terminal_safe(warning)}", file=sys.stderr, flush=True)
+            say(f"warning: {warning}")
     return 1 if failed else 0

@@ -152,7 +152,7 @@ class Build:
             self.sources.append(SourceFile(document.name, document.sha256, document.size,
                                            document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
             heading = title(document, self.counter)
-            self.inputs += [_embedding_text(p, heading) if self.settings.title_context else p.text for p in passages]
+            self.inputs += [embedding_text(p, heading) if self.settings.title_context else p.text for p in passages]
             self.passages += passages
         report.removed = len(set(old) - {d.name for d in self.documents})
         report.files, report.passages = len(self.documents), len(self.passages)
@@ -257,7 +257,7 @@ def title(document: Document, counter: TokenCounter) -> str:
     return line if len(offsets) <= TITLE_TOKENS else line[: offsets[TITLE_TOKENS][0]].rstrip()
 
 
-def _embedding_text(passage: Passage, title: str) -> str:
+def embedding_text(passage: Passage, title: str) -> str:
     """What the embedder sees: the passage, after its document's title unless it starts with it."""
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
 

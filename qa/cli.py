@@ -103,10 +103,9 @@ def _opt(args: argparse.Namespace, name: str) -> Any:
 
 
 def _say(message: str) -> None:
-    """One line on stderr, with any control or escape characters from file or index names removed."""
-    from qa.render import terminal_safe
+    from qa.render import say
 
-    print(terminal_safe(message), file=sys.stderr, flush=True)
+    say(message)
 
 
 def _console(stderr: bool = False) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from rich.console import Group
@@ -35,6 +36,11 @@ def terminal_safe(text: str) -> str:
     """`text` with escape sequences and control characters removed (newlines kept, tabs as spaces)."""
     text = _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n").replace("\t", "    "))
     return _CONTROL.sub("", text)
+
+
+def say(message: str) -> None:
+    """One line on stderr, with control and escape characters (from file or index names) removed."""
+    print(terminal_safe(message), file=sys.stderr, flush=True)
 
 
 def _shown(text: str) -> str:

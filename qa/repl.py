@@ -14,7 +14,7 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_renderable, terminal_safe
+from qa.render import answer_renderable, say, terminal_safe
 
 HELP = """\
 Type a question and press Enter. Commands:
@@ -81,7 +81,7 @@ class Repl:
 
     def warn(self) -> None:
         for warning in self.index.take_warnings():
-            print(f"warning: {terminal_safe(warning)}", file=sys.stderr, flush=True)
+            say(f"warning: {warning}")
 
 
 def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import pickle
 import shutil
 import signal
 import subprocess

@@ -36,8 +36,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa import Index  # noqa: E402
 from qa.bm25 import BM25  # noqa: E402
-from qa.config import IndexSettings  # noqa: E402
-from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder  # noqa: E402
+from qa.build import embedding_text, title  # noqa: E402
+from qa.documents import read  # noqa: E402
+from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
 from qa.passages import Passage, sentence_spans  # noqa: E402
 from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex  # noqa: E402
@@ -78,13 +79,10 @@ def measure_build(name: str, corpus: Path, work: Path) -> dict[str, object]:
     report = Index.build([corpus], index_dir)
     index = Index.open(index_dir)
     passages = index.stored.all_passages()
-    titles = {}
-    texts = []
-    for p in passages:   # what the embedder saw: title + passage (see qa/build.py)
-        if p.file not in titles:
-            first = index.stored.document_text(p.file).strip().split("\n")[0].strip()
-            titles[p.file] = first
-        texts.append(p.text if p.text.startswith(titles[p.file]) else f"{titles[p.file]}\n{p.text}")
+    root = Path(index.stored.root)
+    counter = token_counter("all-MiniLM-L6-v2")
+    headings = {f.path: title(read(root / f.path, root), counter) for f in index.stored.files}
+    texts = [embedding_text(p, headings[p.file]) for p in passages]   # what the build embedded
     model = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     model.encode(texts[:32])                                     # warm up
     started = time.perf_counter()
