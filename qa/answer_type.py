@@ -13,7 +13,7 @@ import re
 #: Answer types, in the order they are tried: the first whose question pattern matches wins.
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
     ("e-mail address", r"\be-?mail\b"),
-    ("web address", r"\b(website|web site|web page|homepage|url|link to)\b"),
+    ("web address", r"\b(website|web site|web address|homepage|url|link) (of|for)\b|\bwhich (website|site)\b"),
     ("contact", r"\b(contact|phone|telephone|get in touch)\b"),
     ("date", r"^\W*when (did|was|were|will|had|has|have)\b|\b(what|which|in what|in which) (year|date|month|day)\b"
              r"|\bon what (date|day)\b|\bsince when\b|\bhow long ago\b"),
@@ -38,7 +38,7 @@ _DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)s?\b|\b({_MONTHS})\.?\s+\d|\b\d{{1,2}
                    r"|\b(last|next|this|earlier this|later this) (year|month|week|decade)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|gov|edu|int|io)\b(/\S*)?", re.IGNORECASE)
-_PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d")
+_PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}([ .-]?\d{2,4}){2,5}|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?![\w-])")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’&-]*")
 _TWO_CAPITALISED = re.compile(r"\b[A-Z][\w'’&-]*\s+[A-Z][\w'’&-]*")
 
@@ -80,3 +80,40 @@ def holds(kind: str, text: str) -> bool:
 
 
 TYPES = tuple(kind for kind, _ in _ASKS)
+
+_AUXILIARY = r"(?:did|does|do|are|is|were|was|has|have|had|will|would|can|could|should|must|may)"
+#: "how many vaccine doses did ..." counts doses (the word before the verb); "how many volunteers restored ..." volunteers.
+_HOW_MANY = re.compile(rf"\bhow many ((?:[\w'’-]+ ){{0,4}}?)[\w'’-]*?(\w+)\s+{_AUXILIARY}\b|\bhow many (?:[\w'’-]+ ){{0,3}}?(\w+)\W*$"
+                       r"|\bhow many (\w+)", re.IGNORECASE)
+_ASKS_MONEY = re.compile(r"\bhow much (money\b|.*\b(cost|costs|invest|invested|spend|spent|pay|paid|earn|earned|worth)\b)"
+                         r"|\b(value|price|cost) of\b", re.IGNORECASE)
+_ASKS_PERCENT = re.compile(r"\bhow much (did|has|have|does|will) .*\b(grow|increase|rise|fall|decline|drop|expand|shrink)\b"
+                           r"|\b(percentage|growth rate|per ?cent)\b", re.IGNORECASE)
+_MONEY = re.compile(r"[$€£¥]|\b(yuan|renminbi|rmb|dollars?|usd|euros?|pounds?|reais|real|pesos?)\b", re.IGNORECASE)
+_PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
+
+
+def asked_unit(question: str) -> tuple[str, str | None] | None:
+    """What an amount question counts: ("count", "doses") for "how many doses ...", ("money", None) for
+    "how much did it cost", ("percent", None) for "how much did trade grow"; None for other questions."""
+    if _ASKS_PERCENT.search(question):
+        return ("percent", None)
+    if _ASKS_MONEY.search(question):
+        return ("money", None)
+    match = _HOW_MANY.search(question)
+    if match:
+        return ("count", (match.group(2) or match.group(3) or match.group(4)).lower())
+    return None
+
+
+def holds_unit(unit: tuple[str, str | None], text: str, forms: frozenset[str] = frozenset()) -> bool:
+    """Whether `text` gives the amount `unit` asks for: a number right before the counted thing (or one
+    of its `forms`), a sum of money, a percentage."""
+    kind, thing = unit
+    if kind == "money":
+        return bool(_MONEY.search(text)) and bool(_NUMBER.search(text))
+    if kind == "percent":
+        return bool(_PERCENT.search(text))
+    names = "|".join(re.escape(f) for f in sorted(forms | {thing or ""}) if f)
+    pattern = rf"(?:(?<![\w-])\d[\d,.]*|\b(?:{_NUMBER_WORDS}|several|dozens|hundreds|thousands|millions))\W+(?:[\w'’-]+\W+){{0,3}}?(?:{names})\b"
+    return bool(re.search(pattern, text, re.IGNORECASE))

@@ -6,8 +6,8 @@ it -- plus read access to the passages, their sentence vectors and the BM25 stat
 signals that each catch a different near miss:
 
 - answer type: the question asks for a number, date, name, e-mail, ... and the best sentences hold none;
-- coverage: the question's rare words (names, numbers, high-IDF terms) are missing from the best
-  passages, or from the whole corpus;
+- coverage: the question's words, weighted by rarity (IDF), and its names and numbers are missing from
+  the best passages, or from the whole corpus;
 - score shape: how similar the best sentence and passage are, how far the best sentence stands out,
   how much dense and BM25 search agree on their top passages.
 
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from qa import config
-from qa.answer_type import asked_type, holds
+from qa.answer_type import asked_type, asked_unit, holds, holds_unit
 from qa.bm25 import STOP_WORDS, tokenize
 from qa.errors import QAError
 from qa.passages import Passage, sentence_spans
@@ -43,10 +43,10 @@ WEIGHTS_FORMAT = 1
 EVIDENCE_PASSAGES = config.ANSWER_PASSAGES
 #: Best sentences searched for the kind of answer the question asks for.
 TYPE_SENTENCES = 3
+#: Names and numbers of the question are looked for in each evidence passage and this many neighbours on each side.
+NEARBY_PASSAGES = 2
 #: Top passages of each ranking compared for agreement.
 AGREEMENT_DEPTH = 5
-#: A question word at least this rare (IDF as a share of the largest possible) is a key term.
-KEY_IDF = 0.6
 
 #: Words that shape a question but say nothing about its subject.
 QUESTION_WORDS = frozenset(
@@ -62,9 +62,12 @@ SIGNALS: dict[str, str] = {
     "rankings_agree": "how high each search ranks the other's first passage (mean reciprocal rank in its top 5)",
     "terms_in_corpus": "share of the question's words (weighted by rarity) found anywhere in the documents",
     "terms_in_best_passage": "share of the question's words (weighted by rarity) found in one of the best passages",
-    "key_terms_missing": "share of the question's key terms (names, numbers, rare words) missing from the best "
-                         "passage that holds most of them",
-    "answer_type_missing": "1 when the question asks for a kind of answer the best sentences do not hold",
+    "names_unknown": "share of the question's names and numbers that never occur in the documents",
+    "names_missing": "share of the question's names and numbers missing from the best passage that holds most of them",
+    "answer_type_missing": "the question asks for a kind of answer (number, date, name, ...) and the best sentences "
+                           "do not hold one: 0 when the best does, 1/3 when the second does, ..., 1 when none does",
+    "answer_unit_missing": "1 when the question asks for an amount (how many doses, what it cost, how much it grew) "
+                           "and the best passages give no such amount",
     "bm25_strength": "BM25 score of the best passage as a share of the most the question's words can score",
     "bm25_margin": "how far the best BM25 passage stands out from the next one",
 }
@@ -141,8 +144,8 @@ class _Term:
     term: str        # as BM25 indexes it
     forms: frozenset[str]   # the term and its plural, past and -ing forms: "sell" is found in "sells"
     rarity: float    # IDF over the largest possible IDF: 1.0 for a word the documents never use
-    key: bool        # a name, a number, or a rare word
     in_corpus: bool
+    named: bool      # a name or a number: capitalised inside the question, or with digits
 
 
 # --- the model ----------------------------------------------------------------------
@@ -220,15 +223,23 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     features["terms_in_best_passage"] = max(shares, default=0.0)
     texts["terms_in_best_passage"] = (f"the best passages hold at most {features['terms_in_best_passage']:.0%} "
                                       "of the question's words, weighted by rarity")
-    keys = [t for t in terms if t.key]
-    missing = min(([t.word for t in keys if not t.forms & found] for found in passage_terms),
-                  key=len, default=[t.word for t in keys])
-    features["key_terms_missing"] = len(missing) / len(keys) if keys else 0.0
-    texts["key_terms_missing"] = (f"none of the best passages mentions {_listed(missing, 'and')} together with the "
-                                  "question's other key terms" if missing and len(missing) < len(keys) else
-                                  f"none of the best passages mentions {_listed(missing)}" if missing else
-                                  "one of the best passages mentions every key term of the question" if keys else
-                                  "the question has no names, numbers or rare words")
+    names = [t for t in terms if t.named]
+    unknown = [t.word for t in names if not t.in_corpus]
+    features["names_unknown"] = len(unknown) / len(names) if names else 0.0
+    texts["names_unknown"] = (f"{_listed(unknown, 'and')} never occur{'s' if len(unknown) == 1 else ''} in these "
+                              "documents" if unknown else "the documents mention every name and number of the question"
+                              if names else "the question names no name or number")
+    around = _nearby_terms(rows, passages, stored)
+    names_missing = min(([t for t in names if not t.forms & found] for found in around),
+                        key=lambda lost: sum(t.rarity for t in lost), default=names)
+    weight = sum(t.rarity for t in names)
+    features["names_missing"] = sum(t.rarity for t in names_missing) / weight if weight else 0.0
+    names_missing = [t.word for t in names_missing]
+    texts["names_missing"] = (f"no best passage mentions {_listed(names_missing, 'and')} with the question's other "
+                              "names" if names_missing and len(names_missing) < len(names) else
+                              f"none of the best passages mentions {_listed(names_missing)}" if names_missing else
+                              "one of the best passages mentions every name and number of the question" if names else
+                              "the question names no name or number")
 
     sentences = _sentences(passages, stored)
     similarities = _sentence_similarities(sentences, vector, stored)
@@ -243,10 +254,23 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
         features["answer_type_missing"] = 0.0
         texts["answer_type_missing"] = "the question asks for no particular kind of answer"
     else:
-        found = any(holds(kind, sentences[i][3]) for i in order[:TYPE_SENTENCES])
-        features["answer_type_missing"] = 0.0 if found else 1.0
-        texts["answer_type_missing"] = (f"the question asks for a{'n' if kind[0] in 'aeiou' else ''} {kind} and the "
-                                        f"best sentences {'hold one' if found else 'hold none'}")
+        first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3])), None)
+        features["answer_type_missing"] = 1.0 if first is None else first / TYPE_SENTENCES
+        article = "an" if kind[0] in "aeiou" else "a"
+        texts["answer_type_missing"] = (f"the question asks for {article} {kind} and the best sentences hold none"
+                                        if first is None else f"the question asks for {article} {kind}; the "
+                                        f"{('best', 'second best', 'third best', 'fourth best')[min(first, 3)]} "
+                                        "sentence holds one")
+
+    unit = asked_unit(question)
+    if unit is None:
+        features["answer_unit_missing"] = 0.0
+        texts["answer_unit_missing"] = "the question asks for no amount"
+    else:
+        what = {"money": "a sum of money", "percent": "a percentage"}.get(unit[0], f"a number of “{unit[1]}”")
+        given = any(holds_unit(unit, p.text, word_forms(unit[1] or "")) for p in passages)
+        features["answer_unit_missing"] = 0.0 if given else 1.0
+        texts["answer_unit_missing"] = f"the question asks for {what} and the best passages {'give' if given else 'give none'}"
 
     marked = []
     for p in passages:
@@ -306,10 +330,19 @@ def question_terms(question: str, bm25: Any) -> list[_Term]:
                 if t is not None:
                     frequency = max(frequency, int(bm25.indptr[t + 1] - bm25.indptr[t]))
             rarity = max(0.0, math.log((size - frequency + 0.5) / (frequency + 0.5))) / most if most > 0 else 1.0
-            named = position > 0 and word[:1].isupper()
-            key = named or any(c.isdigit() for c in word) or rarity >= KEY_IDF
-            terms[term] = _Term(word, term, forms, min(rarity, 1.0), key, frequency > 0)
+            named = (position > 0 and word[:1].isupper()) or any(c.isdigit() for c in word)
+            terms[term] = _Term(word, term, forms, min(rarity, 1.0), frequency > 0, named)
     return list(terms.values())
+
+
+def _nearby_terms(rows: list[int], passages: list[Passage], stored: Any) -> list[set[str]]:
+    """For each evidence passage, the terms of it and of its NEARBY_PASSAGES neighbours on each side in
+    its file: a name and a number in one paragraph may fall into two neighbouring passages."""
+    wanted = sorted({n for r in rows for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1) if 0 <= n < stored.size})
+    found = dict(zip(wanted, stored.passages(wanted)))
+    terms = {row: set(tokenize(p.text, stored.bm25.scheme)) for row, p in found.items()}
+    return [set().union(*(terms[n] for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1)
+                           if n in found and found[n].file == p.file)) for r, p in zip(rows, passages)]
 
 
 def word_forms(term: str) -> frozenset[str]:

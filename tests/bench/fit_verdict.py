@@ -26,10 +26,10 @@ from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
 
 #: The signals each weight set uses (see qa/verdict.py SIGNALS).
 FEATURES = {
-    "hybrid": ("sentence_similarity", "passage_similarity", "similarity_margin", "rankings_agree",
-               "terms_in_corpus", "terms_in_best_passage", "key_terms_missing", "answer_type_missing"),
-    "bm25": ("bm25_strength", "bm25_margin", "terms_in_corpus", "terms_in_best_passage", "key_terms_missing",
-             "answer_type_missing"),
+    "hybrid": ("sentence_similarity", "similarity_margin", "rankings_agree", "terms_in_best_passage",
+               "names_unknown", "names_missing", "answer_type_missing", "answer_unit_missing"),
+    "bm25": ("bm25_strength", "terms_in_best_passage", "names_unknown", "names_missing", "answer_type_missing",
+             "answer_unit_missing"),
 }
 FEATURES["dense"] = FEATURES["hybrid"]
 L2 = 1.0                 # penalty on the standardised weights

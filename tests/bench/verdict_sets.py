@@ -24,8 +24,10 @@ from qa.search import Answer  # noqa: E402
 SEEDS_SETS = [REPO / "tests" / "verdict" / "seeds.jsonl"]
 PYDOC_SETS = [REPO / "tests" / "verdict" / "pydoc.jsonl"]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
+#: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
+SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
 OLDER_SEEDS_SETS = [REPO / "tests" / "questions.jsonl", REPO / "tests" / "unanswerable.jsonl",
-                    REPO / "tests" / "retrieval.jsonl", REPO.parent / "shared" / "dev-questions.jsonl"]
+                    REPO / "tests" / "retrieval.jsonl", SHARED / "dev-questions.jsonl"]
 OFF_TOPIC_IN_OLDER = {  # the older sets' unanswerable questions on subjects the seeds never touch
     "u-01", "u-02", "u-03", "u-04", "u-05", "u-06", "u-07", "u-08", "u-09", "u-10", "u-11", "q-59", "q-60", "dev-14"}
 
