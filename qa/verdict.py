@@ -297,10 +297,10 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     other = [sparse_rank.get(candidates.dense[0][0]) if candidates.dense else None,
              dense_rank.get(candidates.sparse[0][0]) if candidates.sparse else None]
     features["rankings_agree"] = sum(1 / rank for rank in other if rank) / 2
+    dense_first = f"#{other[0]} for BM25" if other[0] else f"not in BM25's top {AGREEMENT_DEPTH}"
+    sparse_first = f"#{other[1]} for dense search" if other[1] else f"not in dense search's top {AGREEMENT_DEPTH}"
     texts["rankings_agree"] = ("dense and BM25 search put the same passage first" if other == [1, 1] else
-                               "each search's first passage is "
-                               + " and ".join(f"#{rank}" if rank else f"not in the top {AGREEMENT_DEPTH}"
-                                              for rank in other) + " in the other's ranking")
+                               f"dense search's first passage is {dense_first}; BM25's first is {sparse_first}")
     sparse_scores = [score for _, score in candidates.sparse]
     best_possible = _best_possible_bm25(question, bm25)
     features["bm25_strength"] = min(1.0, sparse_scores[0] / best_possible) if sparse_scores and best_possible else 0.0
