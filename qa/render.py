@@ -96,8 +96,9 @@ def answer_renderable(answer: Answer, explain: bool = False) -> Group:
     verdict = answer.verdict
     if answer.answered is False and verdict is not None:
         reason = f": {verdict.top_reason.text}" if verdict.top_reason else ""
+        nearest = " Nearest passages:" if answer.hits else ""
         parts.append(Text(f"No answer in these documents{terminal_safe(reason)} (answer confidence "
-                          f"{verdict.answer_confidence:.2f}). Nearest passages:", style="bold yellow"))
+                          f"{verdict.answer_confidence:.2f}).{nearest}", style="bold yellow"))
     if explain and verdict is not None:
         parts.append(Text(verdict_explanation(verdict), style="dim"))
     if not answer.hits:

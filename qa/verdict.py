@@ -423,7 +423,12 @@ def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
 def verdict_for(question: str, vector: np.ndarray | None, candidates: Candidates, stored: Any) -> Verdict:
     """Whether the documents answer `question`, judged from the candidates (not from the hits shown)."""
     model = candidates.mode if vector is not None else "bm25"
-    return decide(gather(question, vector, candidates, stored), load_weights()[model], model)
+    weights = load_weights()[model]
+    evidence = gather(question, vector, candidates, stored)
+    if not candidates.ranking:   # nothing to judge: no passage shares a word with the question
+        empty = Reason("no_passage", 1.0, "no passage matches the question", 0.0)
+        return Verdict(False, 0.0, (empty,), (), evidence.similarity, model, tuple(sorted(evidence.features.items())))
+    return decide(evidence, weights, model)
 
 
 def mark_answers(hits: list[Hit], primaries: list[Passage], vector: np.ndarray | None, stored: Any) -> list[Hit]:

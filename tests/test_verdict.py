@@ -185,6 +185,12 @@ def test_bm25_mode_gives_a_verdict(seeds_index: Path):
     assert off_topic["answered"] is False and off_topic["answer_confidence"] < 0.5
 
 
+def test_no_matching_passage_is_no_answer(index):
+    answer = index.answer("zzzz qqqq", mode="bm25")
+    assert answer.hits == [] and answer.answered is False and answer.answer_confidence == 0.0
+    assert answer.verdict.top_reason.text == "no passage matches the question"
+
+
 # --- the weights ----------------------------------------------------------------------
 
 
