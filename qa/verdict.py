@@ -229,7 +229,7 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     texts["names_unknown"] = (f"{_listed(unknown, 'and')} never occur{'s' if len(unknown) == 1 else ''} in these "
                               "documents" if unknown else "the documents mention every name and number of the question"
                               if names else "the question names no name or number")
-    around = _nearby_terms(rows, passages, stored)
+    around = _nearby_terms(rows, passages, stored) if names else []
     names_missing = min(([t for t in names if not t.forms & found] for found in around),
                         key=lambda lost: sum(t.rarity for t in lost), default=names)
     weight = sum(t.rarity for t in names)
