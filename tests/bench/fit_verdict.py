@@ -121,8 +121,8 @@ def main() -> None:
         "fitted_on": {
             "label": "1 when the question is answerable and a gold passage is among the top 3 hits",
             "split": "fit (the held-out split is never read)",
-            "files": [str(p.relative_to(REPO.parent)) if p.is_relative_to(REPO.parent) else str(p)
-                      for p in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS)],
+            "files": [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else f"../{p.parent.name}/{p.name}"
+                      for p in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS) if p.is_file()],
             "corpora": {"seeds": "seeds/ (5 news articles)",
                         "pydoc": "Python 3.11 docs: tutorial/ and 40 library pages (tests/bench/pydoc_corpus.py)"},
             "questions": counts,
