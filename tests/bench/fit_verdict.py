@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from verdict_sets import (OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Index, answer_all, load, pydoc_index,
-                          right, seeds_index)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from qa import config
-from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
+from verdict_sets import (HELD_OUT, OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Index, answer_all, load,  # noqa: E402,F401
+                          pydoc_index, right, seeds_index)
+
+from qa import config  # noqa: E402
+from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights  # noqa: E402
+
+#: Every question file the fit reads (only their "split": "fit" lines; the older sets whole).
+SETS = [*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS]
 
 #: The signals each weight set uses (see qa/verdict.py SIGNALS).
 FEATURES = {

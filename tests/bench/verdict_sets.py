@@ -28,6 +28,8 @@ PYDOC_SETS = [REPO / "tests" / "verdict" / "pydoc.jsonl"]
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
 OLDER_SEEDS_SETS = [REPO / "tests" / "questions.jsonl", REPO / "tests" / "unanswerable.jsonl",
                     REPO / "tests" / "retrieval.jsonl", SHARED / "dev-questions.jsonl"]
+#: A held-out retrieval set of the seeds (if present): never read here.
+HELD_OUT = REPO / "tests" / "heldout.jsonl"
 OFF_TOPIC_IN_OLDER = {  # the older sets' unanswerable questions on subjects the seeds never touch
     "u-01", "u-02", "u-03", "u-04", "u-05", "u-06", "u-07", "u-08", "u-09", "u-10", "u-11", "q-59", "q-60", "dev-14"}
 
@@ -48,6 +50,8 @@ class Item:
 def load(corpus: str, split: str) -> list[Item]:
     """The questions of one corpus (seeds or pydoc) in one split (fit or held-out)."""
     items = []
+    if any(path.resolve() == HELD_OUT.resolve() for path in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS)):
+        raise SystemExit(f"{HELD_OUT} is a held-out set; the verdict must never be fitted on it.")
     for path in SEEDS_SETS if corpus == "seeds" else PYDOC_SETS:
         for line in path.read_text(encoding="utf-8").splitlines():
             q = json.loads(line)
