@@ -11,5 +11,6 @@ from qa.errors import QAError
 from qa.index import Index
 from qa.passages import Passage
 from qa.search import Hit
+from qa.verdict import Verdict
 
-__all__ = ["BuildReport", "Hit", "Index", "Passage", "QAError"]
+__all__ = ["BuildReport", "Hit", "Index", "Passage", "QAError", "Verdict"]

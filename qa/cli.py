@@ -215,7 +215,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from qa.evaluate import evaluate, load_questions
-    from qa.render import terminal_safe
+    from qa.render import terminal_safe, verdict_tables
 
     questions = load_questions(args.questions)
     index = _open(args)
@@ -236,6 +236,8 @@ def _eval(args: argparse.Namespace) -> int:
                          ("false alarms", lambda s: "—" if s.false_alarms is None else f"{s.false_alarms}/{s.answerable}")):
         table.add_row(label, *(value(s) for s in scores.values()))
     console.print(table)
+    for verdict_table in verdict_tables(scores):
+        console.print(verdict_table)
     hybrid = scores.get("hybrid")
     if hybrid and hybrid.misses:
         misses = Table(title="Not first in hybrid (rank per mode; what came first)", title_justify="left")

@@ -46,10 +46,9 @@ class SearchSettings:
     bm25_weight: float = 1.0
 
 
-#: The answering sentence is marked in this many top hits.
+#: The answering sentence is marked in this many top hits; the verdict reads this many top passages.
 ANSWER_PASSAGES = 3
-#: Below this cosine similarity between the question and its best sentence, say "no good answer".
-ANSWER_THRESHOLD = 0.40  # tests/bench/calibrate.py: 8% false alarms, 33% misses (all near-topic)
+#: Whether the documents answer is decided by qa/verdict.py with the weights in qa/verdict.json.
 
 #: Search defaults.
 DEFAULT_K = 5

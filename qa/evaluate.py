@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.config import ANSWER_PASSAGES
 from qa.errors import UsageError
 from qa.index import Index
 from qa.search import Hit
@@ -19,6 +20,12 @@ class Question:
     id: str
     question: str
     gold: tuple[tuple[str, str], ...]   # (file, phrase the passage must contain)
+    kind: str = ""                       # e.g. answerable, near-topic, off-topic (default: by gold)
+
+    @property
+    def group(self) -> str:
+        """The kind reported by eval: the line's own `kind`, else answerable/unanswerable by its gold."""
+        return self.kind or ("answerable" if self.gold else "unanswerable")
 
 
 @dataclass
@@ -32,6 +39,8 @@ class Scores:
     unanswerable: int = 0
     flagged: int | None = None         # unanswerable questions said to have no good answer (None: not judged)
     false_alarms: int | None = None    # answerable questions said to have no good answer
+    by_kind: dict[str, list[int]] = field(default_factory=dict)   # kind -> [said not answered, questions]
+    judged: list[tuple[float, bool]] = field(default_factory=list)  # (answer confidence, top passages answer)
 
     def recall(self, k: int) -> float:
         ranks = self.found_at.values()
@@ -47,8 +56,21 @@ class Scores:
             "recall@1": round(self.recall(1), 4), "recall@5": round(self.recall(5), 4),
             "recall@10": round(self.recall(10), 4), "mrr@10": round(self.mrr(10), 4),
             "unanswerable": self.unanswerable, "flagged": self.flagged, "false_alarms": self.false_alarms,
+            "by_kind": {kind: {"questions": n, "flagged": f} for kind, (f, n) in self.by_kind.items()},
+            "calibration": self.calibration(),
             "misses": self.misses,
         }
+
+    def calibration(self, bins: int = 10) -> list[dict[str, Any]]:
+        """Questions per answer-confidence bin and the share whose top passages answer them."""
+        table = []
+        for b in range(bins):
+            low, high = b / bins, (b + 1) / bins
+            inside = [ok for c, ok in self.judged if low <= c < high or (b == bins - 1 and c == 1.0)]
+            if inside:
+                table.append({"from": low, "to": high, "questions": len(inside), "right": sum(inside),
+                              "share_right": round(sum(inside) / len(inside), 4)})
+        return table
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -67,7 +89,10 @@ def load_questions(path: Path) -> list[Question]:
             gold = tuple((str(g["file"]), str(g["contains"])) for g in item.get("gold", []))
             if not isinstance(item["question"], str) or not item["question"].strip():
                 raise ValueError("the question must be non-empty text")
-            questions.append(Question(str(item.get("id", number)), item["question"], gold))
+            kind = item.get("kind") or ""
+            if not isinstance(kind, str):
+                raise ValueError("kind must be text")
+            questions.append(Question(str(item.get("id", number)), item["question"], gold, kind))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise UsageError(f"{path}:{number} is not a question line ({error}); "
                              'expected {"id", "question", "gold": [{"file", "contains"}]}.') from None
@@ -112,6 +137,12 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
             if answer.answered is not None:
                 scores.flagged = (scores.flagged or 0) + (not question.gold and not answer.answered)
                 scores.false_alarms = (scores.false_alarms or 0) + (bool(question.gold) and not answer.answered)
+                counts = scores.by_kind.setdefault(question.group, [0, 0])
+                counts[0] += not answer.answered
+                counts[1] += 1
+            if answer.answer_confidence is not None:
+                top = first_answer(answer.hits[:ANSWER_PASSAGES], question.gold) if question.gold else None
+                scores.judged.append((answer.answer_confidence, top is not None))
             if not question.gold:
                 continue
             rank = first_answer(answer.hits, question.gold)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageErr
 from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
 from qa.store import StoredIndex
+from qa.verdict import Candidates, mark_answers, verdict_for
 
 
 #: Two passages this similar are copies of one another (one is shown, the other cited): their vectors'
@@ -223,10 +223,16 @@ class Index:
             else:
                 ranking = dense if mode == "dense" else sparse
             hits, primaries = self._select(ranking, k, mode, dense, sparse, max_per_file)
-            if vectors is None or not judge:
+            if not judge:
                 answers.append(Answer(question, mode, hits))
-            else:
-                answers.append(self._judge(question, mode, hits, primaries, vectors[position]))
+                continue
+            # The verdict reads a fixed depth of the rankings, never the k hits: -k cannot change it.
+            vector = vectors[position] if vectors is not None else None
+            evidence = sparse if mode != "dense" else self.stored.bm25.top(question, self.search_settings.depth)
+            verdict = verdict_for(question, vector, Candidates.of(mode, dense, evidence, self.search_settings),
+                                  self.stored)
+            answers.append(Answer(question, mode, mark_answers(hits, primaries, vector, self.stored),
+                                  verdict.answered, verdict.similarity, verdict))
         return answers
 
     def _select(
@@ -298,29 +304,6 @@ class Index:
             return True
         vectors = self.stored.vectors
         return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
-
-    def _judge(self, question: str, mode: str, hits: list[Hit], primaries: list[Passage], vector: np.ndarray) -> Answer:
-        """Mark each top hit's answering sentence; say whether the best one is close enough to answer.
-
-        Sentences (embedded at index time) are taken from the passages that ranked, not from what was
-        merged into them, so the verdict does not depend on k.
-        """
-        top = hits[: config.ANSWER_PASSAGES]
-        if self.stored.sentence_vectors is None:
-            return Answer(question, mode, hits)
-        sentences = [self.stored.sentences_in(p.file, p.start, p.end) for p in primaries[: len(top)]]
-        rows = sorted({row for found in sentences for row, _, _ in found})
-        if not rows:
-            return Answer(question, mode, hits, answered=False, confidence=0.0)
-        similarity = dict(zip(rows, np.asarray(self.stored.sentence_vectors[rows], dtype=np.float32) @ vector))
-        marked = []
-        for hit, found in zip(top, sentences):
-            if found:
-                _, start, end = max(found, key=lambda sentence: similarity[sentence[0]])
-                hit = replace(hit, answer_start=start, answer_end=end)
-            marked.append(hit)
-        confidence = float(max(similarity.values()))
-        return Answer(question, mode, marked + hits[len(top):], confidence >= config.ANSWER_THRESHOLD, confidence)
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -11,8 +11,8 @@ from rich.padding import Padding
 from rich.text import Text
 
 from qa.bm25 import tokenize
-from qa import config
 from qa.search import Answer, Hit
+from qa.verdict import Verdict
 
 # Whole escape sequences first (CSI, OSC up to BEL or ST, other two-byte ESC forms), then
 # any control or bidirectional-override character left over.
@@ -93,13 +93,34 @@ def explanation(hit: Hit) -> str:
 def answer_renderable(answer: Answer, explain: bool = False) -> Group:
     """All hits for a question, under a warning when none of them answers it."""
     parts: list[Any] = []
-    if answer.answered is False:
-        parts.append(Text(f"No good answer in these documents (best similarity {answer.confidence:.2f} is under "
-                          f"{config.ANSWER_THRESHOLD:.2f}). Nearest passages:", style="bold yellow"))
+    verdict = answer.verdict
+    if answer.answered is False and verdict is not None:
+        reason = f": {verdict.top_reason.text}" if verdict.top_reason else ""
+        nearest = " Nearest passages:" if answer.hits else ""
+        parts.append(Text(f"No answer in these documents{terminal_safe(reason)} (answer confidence "
+                          f"{verdict.answer_confidence:.2f}).{nearest}", style="bold yellow"))
+    if explain and verdict is not None:
+        parts.append(Text(verdict_explanation(verdict), style="dim"))
     if not answer.hits:
         parts.append(Text("No passage matches that question.", style="yellow"))
     parts += [hit_text(hit, answer.question, explain) for hit in answer.hits]
     return Group(*parts)
+
+
+def verdict_explanation(verdict: Verdict) -> str:
+    """Why the verdict went as it did: each signal's value and how much it weighed, strongest first."""
+    state = "answered" if verdict.answered else "not answered"
+    lines = [f"verdict: {state}, answer confidence {verdict.answer_confidence:.2f} ({verdict.model} weights)"]
+    lines += [f"  {r.effect:+.2f}  {terminal_safe(r.text)}  [{r.signal} {r.value:g}]" for r in verdict.reasons]
+    return "\n".join(lines)
+
+
+def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
+    """`answer_confidence` and `why` (each signal: value, text, effect in log-odds) as plain data."""
+    if verdict is None:
+        return {"answer_confidence": None, "why": None}
+    return {"answer_confidence": round(verdict.answer_confidence, 4),
+            "why": [{"signal": r.signal, "value": r.value, "text": r.text, "effect": r.effect} for r in verdict.reasons]}
 
 
 def hit_json(hit: Hit, explain: bool = False) -> dict[str, Any]:
@@ -138,5 +159,32 @@ def answer_json(answer: Answer, explain: bool = False, **extra: Any) -> dict[str
         "mode": answer.mode,
         "answered": answer.answered,
         "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        **verdict_json(answer.verdict),
         "results": [hit_json(h, explain) for h in answer.hits],
     }
+
+
+def verdict_tables(scores: dict[str, Any]) -> list[Any]:
+    """`qa eval`'s verdict tables: said "no answer" per question kind and mode, and the calibration
+    of the default mode's answer confidence (bins against the share of questions answered right)."""
+    from rich.table import Table
+
+    judged = {mode: s for mode, s in scores.items() if s.by_kind}
+    if not judged:
+        return []
+    kinds = Table(title="Said \"no answer\" (flagged; false alarms for answerable kinds)", title_justify="left")
+    kinds.add_column("kind")
+    for mode in judged:
+        kinds.add_column(mode, justify="right")
+    for kind in sorted({k for s in judged.values() for k in s.by_kind}):
+        kinds.add_row(Text(terminal_safe(kind)), *(
+            "—" if kind not in s.by_kind else f"{s.by_kind[kind][0]}/{s.by_kind[kind][1]}" for s in judged.values()))
+    mode = "hybrid" if "hybrid" in judged else next(iter(judged))
+    calibration = Table(title=f"Answer confidence against answers right ({mode}; right: a top-3 passage "
+                              "answers)", title_justify="left")
+    for column in ("confidence", "questions", "right", "share right"):
+        calibration.add_column(column, justify="right")
+    for row in judged[mode].calibration():
+        calibration.add_row(f"{row['from']:.1f}–{row['to']:.1f}", str(row["questions"]), str(row["right"]),
+                            f"{row['share_right']:.2f}")
+    return [kinds, calibration]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.config import SearchSettings
 from qa.passages import Passage
+
+if TYPE_CHECKING:
+    from qa.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,17 @@ class Answer:
     question: str
     mode: str
     hits: list[Hit]
-    #: False when even the best passage is too far from the question (None: no model to judge).
+    #: Whether the documents answer the question, by the verdict (None: not judged).
     answered: bool | None = None
-    #: Cosine similarity of the question to the best passage or sentence.
+    #: Cosine similarity of the question to the best sentence of the top passages (None without a model).
     confidence: float | None = None
+    #: The verdict: calibrated answer_confidence and the reasons (None: not judged).
+    verdict: Verdict | None = None
+
+    @property
+    def answer_confidence(self) -> float | None:
+        """The estimated chance that the top passages answer the question (None: not judged)."""
+        return None if self.verdict is None else self.verdict.answer_confidence
 
 
 def merged(first: Passage, second: Passage, source: str) -> Passage:

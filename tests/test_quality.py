@@ -32,7 +32,7 @@ def test_eval_json_on_the_dev_set_meets_the_bar(seeds_index: Path):
     hybrid = modes["hybrid"]
     assert hybrid["recall@5"] == 1.0 and hybrid["mrr@10"] >= 0.9
     assert hybrid["flagged"] == hybrid["unanswerable"] == 2 and hybrid["false_alarms"] == 0
-    assert modes["bm25"]["flagged"] is None, "bm25 mode has no model to judge with"
+    assert modes["bm25"]["flagged"] is not None, "bm25 mode is judged too (without the model)"
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
@@ -73,7 +73,7 @@ def test_no_good_answer_is_said_above_the_results(seeds_index: Path, question):
     data = json.loads(run_qa("ask", question, "--json", "--index", str(seeds_index)).stdout)
     assert data["answered"] is False and data["results"], "the nearest passages are still listed"
     text = run_qa("ask", question, "--index", str(seeds_index)).stdout
-    assert text.startswith("No good answer in these documents")
+    assert text.startswith("No answer in these documents")
 
 
 def test_an_answerable_question_is_answered(seeds_index: Path):

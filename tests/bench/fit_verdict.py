@@ -1,0 +1,150 @@
+"""Fit the verdict's weights on the fit split and write qa/verdict.json: `python tests/bench/fit_verdict.py`.
+
+Reads only the fit split (tests/verdict/*.jsonl with "split": "fit", and the older seeds sets that
+were used for tuning before); the held-out split is for tests/bench/verdict_report.py. For each
+search mode it gathers every signal the verdict computes, fits an L2-regularised logistic model of
+"the top passages answer the question" (answerable, and a gold passage among the top three), with
+both classes weighted equally, and picks the decision threshold on 5-fold cross-validated
+probabilities: the highest threshold that flags at most MAX_FALSE_ALARMS of the answerable fit
+questions. The weights are written as plain JSON with the features, the data and the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from verdict_sets import (HELD_OUT, OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Index, answer_all, load,  # noqa: E402,F401
+                          pydoc_index, right, seeds_index)
+
+from qa import config  # noqa: E402
+from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights  # noqa: E402
+
+#: Every question file the fit reads (only their "split": "fit" lines; the older sets whole).
+SETS = [*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS]
+
+#: The signals each weight set uses (see qa/verdict.py SIGNALS).
+FEATURES = {
+    "hybrid": ("sentence_similarity", "similarity_margin", "rankings_agree", "terms_in_best_passage",
+               "names_unknown", "names_missing", "answer_type_missing", "answer_unit_missing"),
+    "bm25": ("bm25_strength", "terms_in_best_passage", "names_unknown", "names_missing", "answer_type_missing",
+             "answer_unit_missing"),
+}
+FEATURES["dense"] = FEATURES["hybrid"]
+L2 = 1.0                 # penalty on the standardised weights
+MAX_FALSE_ALARMS = 0.03  # share of answerable fit questions the threshold may flag (cross-validated)
+FOLDS = 5
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+    """Weights and bias of a logistic regression by Newton's method (bias not penalised)."""
+    n, d = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    beta = np.zeros(d + 1)
+    penalty = np.diag([l2] * d + [0.0])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(design @ beta, -50, 50)))
+        gradient = design.T @ (weight * (p - y)) + penalty @ beta
+        hessian = design.T @ (design * (weight * p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return beta[:d], float(beta[d])
+
+
+def balanced(y: np.ndarray) -> np.ndarray:
+    """Sample weights that give both classes the same total weight."""
+    positives = max(y.sum(), 1)
+    negatives = max(len(y) - y.sum(), 1)
+    return np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * negatives))
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's probability from a model fitted without its fold (folds stratified, fixed seed)."""
+    rng = np.random.default_rng(0)
+    fold = np.empty(len(y), dtype=int)
+    for label in (0, 1):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        fold[rows] = np.arange(len(rows)) % FOLDS
+    probability = np.empty(len(y))
+    for f in range(FOLDS):
+        train, test = fold != f, fold == f
+        mean, scale = x[train].mean(0), x[train].std(0) + 1e-6
+        w, b = fit_logistic((x[train] - mean) / scale, y[train], balanced(y[train]))
+        probability[test] = 1 / (1 + np.exp(-(((x[test] - mean) / scale) @ w + b)))
+    return probability
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / ".cache")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    args = parser.parse_args()
+    indexes = {"seeds": Index.open(seeds_index(args.cache)), "pydoc": Index.open(pydoc_index(cache=args.cache))}
+    items = {corpus: load(corpus, "fit") for corpus in indexes}
+    models, summary = {}, {}
+    for mode in config.MODES:
+        rows, labels, kinds = [], [], []
+        for corpus, index in indexes.items():
+            for item, answer in zip(items[corpus], answer_all(index, items[corpus], mode)):
+                features = dict(answer.verdict.features)
+                rows.append([features[name] for name in FEATURES[mode]])
+                labels.append(1.0 if right(item, answer) else 0.0)
+                kinds.append(item.kind)
+        x, y, kinds_array = np.asarray(rows), np.asarray(labels), np.asarray(kinds)
+        mean, scale = x.mean(0), x.std(0) + 1e-6
+        weights, bias = fit_logistic((x - mean) / scale, y, balanced(y))
+        cv = cross_validated(x, y)
+        answerable = cv[kinds_array == "answerable"]
+        allowed = int(MAX_FALSE_ALARMS * len(answerable))
+        threshold = float(np.sort(answerable)[allowed]) if len(answerable) > allowed else 0.5
+        threshold = min(threshold, 0.5)   # whatever the model thinks more likely right than not is answered
+        flagged = {kind: f"{int((cv[kinds_array == kind] < threshold).sum())}/{int((kinds_array == kind).sum())}"
+                   for kind in ("answerable", "near-topic", "off-topic")}
+        models[mode] = {"features": list(FEATURES[mode]), "mean": [round(v, 6) for v in mean],
+                        "scale": [round(v, 6) for v in scale], "weights": [round(v, 6) for v in weights],
+                        "bias": round(bias, 6), "threshold": round(threshold, 6)}
+        summary[mode] = {"questions": len(y), "right": int(y.sum()), "cross_validated_flagged": flagged}
+        print(f"{mode:>6}: {len(y)} fit questions ({int(y.sum())} right); threshold {threshold:.3f}; "
+              f"cross-validated flagged {flagged}")
+        for name, w in zip(FEATURES[mode], weights):
+            print(f"        {name:<24} {w:+.3f}")
+    counts = {corpus: {kind: sum(1 for i in its if i.kind == kind) for kind in ("answerable", "near-topic", "off-topic")}
+              for corpus, its in items.items()}
+    document = {
+        "format": WEIGHTS_FORMAT,
+        "about": "Logistic weights of the verdict (qa/verdict.py), one set per search mode: "
+                 "P(answered) = 1 / (1 + exp(-(bias + sum(weight * (value - mean) / scale)))); answered when "
+                 "P >= threshold. Written by tests/bench/fit_verdict.py; plain JSON, read with json.",
+        "fitted_on": {
+            "label": "1 when the question is answerable and a gold passage is among the top 3 hits",
+            "split": "fit (the held-out split is never read)",
+            "files": [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else f"../{p.parent.name}/{p.name}"
+                      for p in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS) if p.is_file()],
+            "corpora": {"seeds": "seeds/ (5 news articles)",
+                        "pydoc": "Python 3.11 docs: tutorial/ and 40 library pages (tests/bench/pydoc_corpus.py)"},
+            "questions": counts,
+            "regularisation": f"L2 {L2} on standardised weights; classes weighted equally",
+            "threshold": f"highest that flags at most {MAX_FALSE_ALARMS:.0%} of answerable fit questions "
+                         f"({FOLDS}-fold cross-validated), at most 0.5",
+            "summary": summary,
+            "date": time.strftime("%Y-%m-%d"),
+        },
+        "models": models,
+    }
+    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    load_weights.cache_clear()
+    load_weights(args.out)   # refuse to finish with a file the verdict cannot read
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

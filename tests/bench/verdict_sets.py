@@ -1,0 +1,95 @@
+"""The verdict's question sets and indexes, shared by fit_verdict.py and verdict_report.py.
+
+Two corpora: the seeds (`seeds/`) and a subset of the Python 3.11 docs (`pydoc_corpus.py`).
+Question files carry `kind` (answerable, near-topic, off-topic) and `split` (fit, held-out); the
+older sets in tests/ and ../shared were used to tune qa before, so they only ever serve the fit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from qa import Index, config  # noqa: E402
+from qa.evaluate import first_answer  # noqa: E402
+from qa.search import Answer  # noqa: E402
+
+SEEDS_SETS = [REPO / "tests" / "verdict" / "seeds.jsonl"]
+PYDOC_SETS = [REPO / "tests" / "verdict" / "pydoc.jsonl"]
+#: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
+#: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
+SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
+OLDER_SEEDS_SETS = [REPO / "tests" / "questions.jsonl", REPO / "tests" / "unanswerable.jsonl",
+                    REPO / "tests" / "retrieval.jsonl", SHARED / "dev-questions.jsonl"]
+#: A held-out retrieval set of the seeds (if present): never read here.
+HELD_OUT = REPO / "tests" / "heldout.jsonl"
+OFF_TOPIC_IN_OLDER = {  # the older sets' unanswerable questions on subjects the seeds never touch
+    "u-01", "u-02", "u-03", "u-04", "u-05", "u-06", "u-07", "u-08", "u-09", "u-10", "u-11", "q-59", "q-60", "dev-14"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question of a set, with what the fit and the report need."""
+
+    corpus: str
+    id: str
+    question: str
+    kind: str            # answerable, near-topic, off-topic
+    origin: str          # written, generated, older
+    split: str           # fit, held-out
+    gold: tuple[tuple[str, str], ...]
+
+
+def load(corpus: str, split: str) -> list[Item]:
+    """The questions of one corpus (seeds or pydoc) in one split (fit or held-out)."""
+    items = []
+    if any(path.resolve() == HELD_OUT.resolve() for path in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS)):
+        raise SystemExit(f"{HELD_OUT} is a held-out set; the verdict must never be fitted on it.")
+    for path in SEEDS_SETS if corpus == "seeds" else PYDOC_SETS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            q = json.loads(line)
+            if q["split"] == split:
+                items.append(Item(corpus, q["id"], q["question"], q["kind"], q.get("origin", "written"), q["split"],
+                                  tuple((g["file"], g["contains"]) for g in q["gold"])))
+    if corpus == "seeds" and split == "fit":
+        for path in OLDER_SEEDS_SETS:
+            if not path.is_file():
+                print(f"note: {path} is missing; fitting without it", file=sys.stderr)
+                continue
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    q = json.loads(line)
+                    kind = "answerable" if q["gold"] else "off-topic" if q["id"] in OFF_TOPIC_IN_OLDER else "near-topic"
+                    items.append(Item(corpus, q["id"], q["question"], kind, "older", "fit",
+                                      tuple((g["file"], g["contains"]) for g in q["gold"])))
+    return items
+
+
+def seeds_index(cache: Path = HERE / ".cache") -> Path:
+    """An index of seeds/ under the cache (built the first time)."""
+    path = cache / "seeds-index"
+    Index.build([REPO / "seeds"], path)
+    return path
+
+
+def pydoc_index(cache: Path = HERE / ".cache") -> Path:
+    from pydoc_corpus import pydoc_index as build
+
+    return build(cache=cache)
+
+
+def right(item: Item, answer: Answer) -> bool:
+    """The question is answerable and a passage of the top ones shown (those marked) answers it."""
+    return bool(item.gold) and first_answer(answer.hits[: config.ANSWER_PASSAGES], item.gold) is not None
+
+
+def answer_all(index: Index, items: list[Item], mode: str, k: int = config.ANSWER_PASSAGES) -> list[Answer]:
+    """Answers (with verdicts) for every item."""
+    return index.answer_many([i.question for i in items], k, mode) if items else []

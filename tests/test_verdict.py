@@ -1,0 +1,294 @@
+"""The verdict (qa/verdict.py): each signal on constructed cases, independence from -k, BM25-only
+verdicts, the plain-JSON weights, what the user sees, and the quality on held-out questions."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from qa import Index, QAError
+from qa.answer_type import asked_type, asked_unit, holds, holds_unit
+from qa.verdict import WEIGHTS_FILE, load_weights
+from tests.conftest import REPO, run_qa
+
+TOWN = {
+    "library.txt": "Millbrook library\n\nThe Millbrook public library opened in 1998 and holds 20,000 books. "
+                   "Its head librarian is Anna Keller, who started the reading club for children.\n",
+    "bridge.txt": "The stone bridge\n\nThe old stone bridge over the river Wren was restored by local volunteers. "
+                  "They replaced the broken parapet and cleared the arches of weeds. "
+                  "The bridge is open to walkers and cyclists again.\n",
+    "garden.txt": "The community garden\n\nThe community garden grows tomatoes, beans and sunflowers. "
+                  "Neighbours water the beds each evening during the dry months.\n",
+    "bakery.txt": "Hill Street bakery\n\nThe bakery on Hill Street sells rye bread, apple cake and pretzels. "
+                  "It is run by a family that moved to town from the coast.\n",
+    "club.txt": "Millbrook Rovers\n\nThe football club Millbrook Rovers plays its home games at the meadow ground. "
+                "Its youth teams train on Saturday mornings.\n",
+    "weather.txt": "Weather station\n\nA weather station on the school roof records rain, wind and temperature. "
+                   "Pupils publish the readings on the notice board.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory) -> Index:
+    """A small corpus where each near miss can be built on purpose."""
+    root = tmp_path_factory.mktemp("town")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in TOWN.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    Index.build([corpus], root / "ix")
+    return Index.open(root / "ix")
+
+
+def signals(index: Index, question: str, mode: str = "hybrid") -> dict[str, float]:
+    return dict(index.answer(question, k=3, mode=mode).verdict.features)
+
+
+def reason(index: Index, question: str, signal: str, mode: str = "hybrid") -> str:
+    return next(r.text for r in index.answer(question, k=3, mode=mode).verdict.reasons if r.signal == signal)
+
+
+# --- each signal on constructed cases -------------------------------------------------
+
+
+def test_answer_type_a_number_question_whose_passages_hold_no_number(town):
+    asked = "How many volunteers restored the stone bridge over the river Wren?"
+    assert signals(town, asked)["answer_type_missing"] == 1.0
+    assert "asks for a number and the best sentences hold none" in reason(town, asked, "answer_type_missing")
+    assert signals(town, "When did the Millbrook library open?")["answer_type_missing"] < 1.0, "1998 is a date"
+    assert signals(town, "What does the bakery on Hill Street sell?")["answer_type_missing"] == 0.0, "asks for no type"
+    assert signals(town, asked, "bm25")["answer_type_missing"] == 1.0, "BM25 mode checks the answer type too"
+
+
+def test_answer_unit_an_amount_of_something_the_passages_never_count(town):
+    assert signals(town, "How many volunteers restored the stone bridge over the river Wren?")["answer_unit_missing"] == 1.0
+    assert signals(town, "How many books does the Millbrook library hold?")["answer_unit_missing"] == 0.0
+    assert signals(town, "How much did the restoration of the stone bridge cost?")["answer_unit_missing"] == 1.0
+    assert "a sum of money and the best passages give none" in reason(
+        town, "How much did the restoration of the stone bridge cost?", "answer_unit_missing")
+
+
+@pytest.mark.parametrize("question, unit", [
+    ("How many vaccine doses did China send to Cuba?", ("count", "doses")),
+    ("With how many CELAC members has China set up mechanisms?", ("count", "members")),
+    ("How much did trade between China and Argentina grow in 2022?", ("percent", None)),
+    ("What was the value of bilateral trade in 2022?", ("money", None)),
+    ("How much did the station cost?", ("money", None)), ("Who is Pan Deng?", None),
+])
+def test_the_amount_a_question_asks_for(question, unit):
+    assert asked_unit(question) == unit
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many doses were sent?", "number"), ("What was the value of the trade in 2022?", "number"),
+    ("When will the factory open?", "date"), ("Who will chair the next meeting?", "person"),
+    ("How can I contact the organisers?", "contact"), ("What is the e-mail address of the club?", "e-mail address"),
+    ("What is the website of the centre?", "web address"), ("Which city hosts the forum?", "place"),
+    ("Which company built the plant?", "organisation"), ("When does the finally clause run?", None),
+    ("How do I read a file?", None),
+])
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert asked_type(question) == kind
+
+
+def test_what_counts_as_each_kind_of_answer():
+    assert holds("number", "16 countries") and holds("number", "a four-day visit") and holds("number", "$22.64 billion")
+    assert not holds("number", "COVID-19 and 5G networks"), "digits inside names are not amounts"
+    assert holds("date", "by early 2025") and holds("date", "on September 4") and not holds("date", "a long time")
+    assert holds("person", "the speech by Anna Keller") and not holds("person", "The bridge is open.")
+    assert holds("e-mail address", "write to club@example.org") and not holds("e-mail address", "write to us")
+    assert holds("contact", "see www.example.org") and holds("contact", "call +44 20 7946 0958")
+    assert holds_unit(("count", "satellites"), "has developed six Earth resource satellites")
+    assert not holds_unit(("count", "doses"), "vaccines and ventilators for 5 countries"), "a number of something else"
+    assert holds_unit(("money", None), "to $22.64 billion") and not holds_unit(("money", None), "16 countries")
+    assert holds_unit(("percent", None), "grew 13.4 percent") and not holds_unit(("percent", None), "grew fast")
+
+
+def test_coverage_a_name_absent_from_the_corpus(town):
+    found = signals(town, "Who is Anna Keller?")
+    absent = signals(town, "Who is Anna Weber?")
+    assert found["terms_in_corpus"] == 1.0 and absent["terms_in_corpus"] < 0.7
+    assert "“Weber” never occurs in these documents" == reason(town, "Who is Anna Weber?", "names_unknown")
+    assert found["names_unknown"] == 0.0 and absent["names_unknown"] == 0.5, "Anna is known, Weber is not"
+    assert found["names_missing"] == 0.0 and absent["names_missing"] > 0.5, "Weber, the rarer, weighs more"
+
+
+def test_coverage_key_terms_that_never_meet_in_one_passage(town):
+    """Each word is in the corpus, but no passage holds both: the near miss of '2022 + Brazil + trade'."""
+    apart = signals(town, "What did the Hill Street bakery sell in 1998?")
+    together = signals(town, "What does the Hill Street bakery sell?")
+    assert apart["terms_in_corpus"] == together["terms_in_corpus"] == 1.0
+    assert apart["names_unknown"] == together["names_unknown"] == 0.0
+    assert apart["names_missing"] > 0 and together["names_missing"] == 0.0
+    assert apart["terms_in_best_passage"] < together["terms_in_best_passage"] == 1.0
+    assert "“1998”" in reason(town, "What did the Hill Street bakery sell in 1998?", "names_missing")
+
+
+def test_score_shape_similarity_and_agreement(town):
+    on_topic = signals(town, "Who restored the old stone bridge over the river Wren?")
+    off_topic = signals(town, "What is the boiling point of ethanol?")
+    assert on_topic["sentence_similarity"] > off_topic["sentence_similarity"] + 0.3
+    assert on_topic["passage_similarity"] > off_topic["passage_similarity"]
+    assert on_topic["rankings_agree"] == 1.0, "both searches put the bridge first"
+    assert on_topic["bm25_strength"] > off_topic["bm25_strength"]
+    assert 0 <= on_topic["similarity_margin"] <= 1
+
+
+def test_a_near_miss_and_an_off_topic_question_are_not_answered_but_the_real_one_is(town):
+    assert town.answer("Who restored the old stone bridge over the river Wren?").answered is True
+    assert town.answer("What is the boiling point of ethanol?").answered is False
+    assert town.answer("How many books does the Millbrook library hold?").answered is True
+
+
+# --- independent of -k ----------------------------------------------------------------
+
+QUESTIONS = ["What did BGI Genomics set up in Uruguay?", "How many vaccine doses did China send to Cuba?",
+             "Who will chair the next China-CELAC ministerial meeting?", "What is the population of Mars?",
+             "What was the value of bilateral trade between China and Colombia in 2022?",
+             "How can I contact the organisers of the Chongqing forum?"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_the_verdict_does_not_depend_on_k(index, mode):
+    seen = {}
+    for k in (1, 3, 10, 20):
+        for answer in index.answer_many(QUESTIONS, k=k, mode=mode):
+            v = answer.verdict
+            key = (answer.answered, round(v.answer_confidence, 9), answer.confidence and round(answer.confidence, 6),
+                   tuple((r.signal, r.value) for r in v.reasons))
+            assert seen.setdefault(answer.question, key) == key, f"{answer.question!r} changed at k={k}"
+
+
+def test_the_verdict_does_not_depend_on_k_through_the_cli(seeds_index: Path):
+    for question in QUESTIONS[1:4]:
+        outputs = [json.loads(run_qa("ask", question, "--json", "-k", k, "--index", str(seeds_index)).stdout)
+                   for k in ("1", "3", "10")]
+        verdicts = [(o["answered"], o["answer_confidence"], o["why"]) for o in outputs]
+        assert verdicts[0] == verdicts[1] == verdicts[2], question
+        assert [len(o["results"]) for o in outputs] == [1, 3, 10] or len(outputs[0]["results"]) == 1
+
+
+# --- BM25-only mode -------------------------------------------------------------------
+
+
+def test_bm25_mode_gives_a_verdict(seeds_index: Path):
+    answerable = json.loads(run_qa("ask", "What did BGI Genomics set up in Uruguay?", "--json", "--mode", "bm25",
+                                   "--index", str(seeds_index)).stdout)
+    assert answerable["answered"] is True and answerable["confidence"] is None, "no similarity without a model"
+    assert 0.5 <= answerable["answer_confidence"] <= 1 and {w["signal"] for w in answerable["why"]} >= {
+        "bm25_strength", "names_unknown", "answer_type_missing"}
+    off_topic = json.loads(run_qa("ask", "What is the population of Mars?", "--json", "--mode", "bm25",
+                                  "--index", str(seeds_index)).stdout)
+    assert off_topic["answered"] is False and off_topic["answer_confidence"] < 0.5
+
+
+def test_no_matching_passage_is_no_answer(index):
+    answer = index.answer("zzzz qqqq", mode="bm25")
+    assert answer.hits == [] and answer.answered is False and answer.answer_confidence == 0.0
+    assert answer.verdict.top_reason.text == "no passage matches the question"
+
+
+# --- the weights ----------------------------------------------------------------------
+
+
+def test_the_weights_are_plain_json_read_without_pickle(monkeypatch):
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    assert set(data["models"]) == {"hybrid", "dense", "bm25"}
+    assert data["fitted_on"]["files"] and data["fitted_on"]["questions"]["pydoc"]["near-topic"] > 0
+    for model in data["models"].values():
+        assert len(model["features"]) == len(model["weights"]) == len(model["mean"]) == len(model["scale"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    load_weights.cache_clear()
+    try:
+        weights = load_weights()
+    finally:
+        load_weights.cache_clear()
+    assert weights["bm25"].features == tuple(data["models"]["bm25"]["features"])
+
+
+@pytest.mark.parametrize("damage", ['{"format": 1, "models": {}}', "not json", '{"format": 99}',
+                                    '{"format": 1, "models": {"hybrid": {"features": ["os.system"]}}}'])
+def test_damaged_weights_are_refused_with_a_hint(tmp_path: Path, damage):
+    path = tmp_path / "verdict.json"
+    path.write_text(damage, encoding="utf-8")
+    with pytest.raises(QAError, match="fit_verdict.py"):
+        load_weights(path)
+
+
+# --- what the user sees ---------------------------------------------------------------
+
+
+def test_no_answer_names_the_top_reason_and_still_lists_passages(seeds_index: Path):
+    text = run_qa("ask", "How can I contact the organisers of the Chongqing forum?", "-k", "2",
+                  "--index", str(seeds_index)).stdout
+    first = " ".join(text.split(" 1. seeds/")[0].split())
+    assert first.startswith("No answer in these documents: the question asks for a contact and the best sentences "
+                            "hold none (answer confidence 0.") and first.endswith("). Nearest passages:")
+    assert " 1. seeds/" in text and " 2. seeds/" in text
+
+
+def test_explain_and_json_carry_the_reasons(seeds_index: Path):
+    question = "What did BGI Genomics set up in Uruguay?"
+    text = run_qa("ask", question, "-k", "1", "--explain", "--index", str(seeds_index)).stdout
+    assert text.startswith("verdict: answered, answer confidence")
+    assert "similarity" in text and "answer_type_missing" in text
+    data = json.loads(run_qa("ask", question, "--json", "--index", str(seeds_index)).stdout)
+    assert data["answered"] is True and data["confidence"] > 0.5 and data["answer_confidence"] >= 0.5
+    assert all(set(w) == {"signal", "value", "text", "effect"} for w in data["why"])
+    assert data["why"][0]["effect"] >= data["why"][-1]["effect"], "the strongest reason for the verdict first"
+
+
+def test_eval_reports_each_kind_and_the_calibration(seeds_index: Path):
+    questions = "tests/verdict/seeds.jsonl"
+    text = run_qa("eval", questions, "--index", str(seeds_index)).stdout
+    assert "near-topic" in text and "off-topic" in text and "share right" in text
+    data = json.loads(run_qa("eval", questions, "--json", "--index", str(seeds_index)).stdout)
+    hybrid = data["modes"]["hybrid"]
+    kinds = hybrid["by_kind"]
+    assert kinds["off-topic"]["questions"] == 8 and kinds["near-topic"]["questions"] == 28
+    assert hybrid["flagged"] == kinds["off-topic"]["flagged"] + kinds["near-topic"]["flagged"]
+    assert hybrid["false_alarms"] == kinds["answerable"]["flagged"]
+    bins = hybrid["calibration"]
+    assert sum(b["questions"] for b in bins) == 66 and all(0 <= b["share_right"] <= 1 for b in bins)
+    assert data["modes"]["bm25"]["by_kind"], "BM25 mode is judged too"
+
+
+# --- quality on held-out questions (the fit never read them) --------------------------
+
+
+def held_out(corpus: str) -> list[dict]:
+    lines = (REPO / "tests" / "verdict" / f"{corpus}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [q for q in map(json.loads, lines) if q["split"] == "held-out"]
+
+
+def flagged_share(index: Index, questions: list[dict], kind: str, mode: str = "hybrid") -> float:
+    chosen = [q["question"] for q in questions if q["kind"] == kind]
+    return sum(not a.answered for a in index.answer_many(chosen, k=3, mode=mode)) / len(chosen)
+
+
+# Floors at the levels measured by tests/bench/verdict_report.py (README "How good is it?"): a change
+# that makes the verdict worse on questions nobody tuned it on fails here.
+def test_held_out_seeds_quality(index):
+    questions = held_out("seeds")
+    assert flagged_share(index, questions, "off-topic") >= 0.5      # measured 2/4
+    assert flagged_share(index, questions, "answerable") <= 0.07    # measured 0/15
+    assert flagged_share(index, questions, "near-topic") >= 0.5     # measured 8/14
+
+
+def test_held_out_python_docs_quality():
+    cached = Path(__file__).parent / "bench" / ".cache" / "pydoc-index"
+    if not (cached / "CURRENT").is_file():
+        pytest.skip("no Python docs index: build it with python tests/bench/pydoc_corpus.py")
+    index = Index.open(cached)
+    questions = held_out("pydoc")
+    assert flagged_share(index, questions, "off-topic") >= 0.8      # measured 4/5
+    assert flagged_share(index, questions, "answerable") <= 0.07    # measured 2/32
+    assert flagged_share(index, questions, "near-topic") >= 0.5     # measured 12/21
