@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -102,8 +103,6 @@ def test_a_rebuild_removes_only_its_own_generations(tmp_path: Path, corpus: Path
 
 
 def first_id(folder: Path) -> str:
-    import json
-
     return json.loads((folder / MARKER).read_text())["id"] + "\n"
 
 
@@ -117,6 +116,8 @@ def test_an_index_from_before_markers_is_recognised_and_adopted(tmp_path: Path, 
     (folder / MARKER).unlink()                      # as format 1 wrote it: no marker anywhere
     for generation in old:
         (generation / OWNER).unlink()
+        manifest = json.loads((generation / "manifest.json").read_text())
+        (generation / "manifest.json").write_text(json.dumps(dict(manifest, format_version=1)))
     (folder / "gen-user-album").mkdir()              # and a folder of the user's beside it
     (folder / "gen-user-album" / "photo.txt").write_text("mine\n", encoding="utf-8")
     for n in range(2):
