@@ -85,16 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as error:
         _say(f"error: {error}")
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `qa batch … | head -1`): stop quietly, as Unix tools do. Point stdout
+        # at /dev/null so the interpreter's final flush cannot complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:   # a disk or permission problem outside what the core checks
         _say(f"error: {error.strerror or error}: {error.filename or ''}. Check the path and try again.")
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `qa batch … | head`); nothing left to say.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
