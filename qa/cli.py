@@ -110,9 +110,9 @@ def _say(message: str) -> None:
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
+    from qa.render import console
 
-    return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+    return console(stderr)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -156,7 +156,9 @@ def _index(args: argparse.Namespace) -> int:
         _say(f"skipped {skipped.path}: {skipped.reason}")
     for note in report.notes:
         _say(f"note: {note}")
-    state = "up to date" if report.up_to_date else f"written to {index_dir}"
+    from qa.render import visible
+
+    state = "up to date" if report.up_to_date else f"written to {visible(str(index_dir))}"
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
@@ -216,7 +218,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from qa.evaluate import evaluate, load_questions
-    from qa.render import terminal_safe
+    from qa.render import terminal_safe, visible
 
     questions = load_questions(args.questions)
     index = _open(args)
@@ -227,7 +229,7 @@ def _eval(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
         return 0
     console = _console()
-    table = Table(title=f"{terminal_safe(str(args.questions))}: {len(questions)} questions", title_justify="left")
+    table = Table(title=f"{visible(str(args.questions))}: {len(questions)} questions", title_justify="left")
     table.add_column("metric")
     for mode in scores:
         table.add_column(mode, justify="right")
@@ -245,7 +247,7 @@ def _eval(args: argparse.Namespace) -> int:
         for miss in hybrid.misses:
             ranks = [str(s.found_at.get(miss["id"]) or "—") for s in scores.values()]
             misses.add_row(Text(terminal_safe(miss["id"])), Text(terminal_safe(miss["question"])), *ranks,
-                           Text(terminal_safe(miss["first"] or "")))
+                           Text(visible(miss["first"] or "")))
         console.print(misses)
     return 0
 

@@ -73,7 +73,7 @@ def index(seeds_index: Path):
 def run_qa(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
            cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """Run the real `qa` command (as `python -m qa.cli`) and capture what it prints."""
-    environment = dict(os.environ, HF_HUB_OFFLINE="1", COLUMNS="100", **(env or {}))
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "qa.cli", *args],
         input=stdin, capture_output=True, text=True, cwd=cwd, env=environment, timeout=300,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from qa import Index
 from qa.evaluate import evaluate, load_questions
 from tests.conftest import REPO, SEEDS, run_qa
 
