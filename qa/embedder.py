@@ -82,7 +82,17 @@ def export(name: str, folder: Path) -> None:
         return
     from qa.onnx_embedder import export_onnx
 
-    export_onnx(source, folder)
+    # Importing sentence-transformers makes torch create its compiler cache folder ($TMPDIR/torchinductor_USER);
+    # let it make it inside `folder` (the build's scratch space, removed after the build) instead.
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "torch-cache")
+    try:
+        export_onnx(source, folder)
+    finally:
+        if before is None:
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+        else:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
 def onnx_embedder(folder: Path) -> Embedder:
