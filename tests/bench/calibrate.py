@@ -19,6 +19,8 @@ from qa.evaluate import Question, load_questions  # noqa: E402
 
 SETS = [REPO.parent / "shared" / "dev-questions.jsonl", REPO / "tests" / "questions.jsonl",
         REPO / "tests" / "retrieval.jsonl", REPO / "tests" / "unanswerable.jsonl"]
+#: Questions the defaults are judged on, never calibrated on (tests/test_heldout.py): this script refuses them.
+HELD_OUT = REPO / "tests" / "heldout.jsonl"
 
 
 def main() -> None:
@@ -26,6 +28,8 @@ def main() -> None:
     parser.add_argument("--index", default=str(REPO / "index"))
     args = parser.parse_args()
     index = Index.open(args.index)
+    if any(path.resolve() == HELD_OUT.resolve() for path in SETS):
+        raise SystemExit(f"{HELD_OUT} is the held-out set; calibration must never read it.")
     questions: list[Question] = [q for path in SETS if path.is_file() for q in load_questions(path)]
     answers = index.answer_many([q.question for q in questions], config.DEFAULT_K, "hybrid")
     answerable = sorted(a.confidence for q, a in zip(questions, answers) if q.gold)
