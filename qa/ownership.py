@@ -83,6 +83,20 @@ def make_owned_folder(index_dir: Path, prefix: str, index_id: str) -> Path:
         return folder
 
 
+def reuse_or_make_owned_folder(index_dir: Path, name: str, index_id: str) -> Path:
+    """`index_dir/name` for a build to resume from: reused if it carries this index's mark, else made and
+    marked. A folder of that name without the mark is someone else's: UsageError, nothing touched."""
+    folder = index_dir / name
+    if owned(folder, index_id):
+        return folder
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        raise UsageError(f"{folder} was not made by qa; move it out of the index folder, then run this again.") from None
+    (folder / OWNER).write_text(index_id + "\n", encoding="utf-8")
+    return folder
+
+
 def owned(folder: Path, index_id: str) -> bool:
     """Whether `folder` is a real folder (not a link) carrying this index's mark."""
     try:

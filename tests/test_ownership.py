@@ -126,3 +126,19 @@ def test_an_index_from_before_markers_is_recognised_and_adopted(tmp_path: Path, 
     assert (folder / MARKER).is_file()
     assert not any(p.exists() for p in old), "both old generations were recognised by their manifests"
     assert (folder / "gen-user-album" / "photo.txt").read_text() == "mine\n"
+
+
+def test_a_named_working_folder_is_reused_only_when_it_carries_the_mark(tmp_path: Path):
+    from qa.ownership import claim, reuse_or_make_owned_folder
+
+    folder = tmp_path / "ix"
+    index_id = claim(folder)
+    made = reuse_or_make_owned_folder(folder, ".scratch-checkpoint", index_id)
+    (made / "part.npy").write_bytes(b"embedded so far")
+    assert reuse_or_make_owned_folder(folder, ".scratch-checkpoint", index_id) == made
+    assert (made / "part.npy").read_bytes() == b"embedded so far"
+    (folder / ".scratch-mine").mkdir()
+    (folder / ".scratch-mine" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not made by qa"):
+        reuse_or_make_owned_folder(folder, ".scratch-mine", index_id)
+    assert snapshot(folder / ".scratch-mine") == {"notes.txt": b"mine\n"}
