@@ -6,11 +6,18 @@
         print(hit.rank, hit.citation, hit.passage.text)
 """
 
-from qa.build import BuildReport
-from qa.errors import QAError
-from qa.index import Index
-from qa.passages import Passage
-from qa.search import Hit
-from qa.verdict import Verdict
+import os
+
+# onnxruntime (1.2x and later) writes a device id and a telemetry database under ~/.cache/Microsoft and a
+# session file in $TMPDIR as soon as it is imported, unless this is set first. qa writes nothing outside
+# its index, so it is off unless the environment says otherwise.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from qa.build import BuildReport  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.index import Index  # noqa: E402
+from qa.passages import Passage  # noqa: E402
+from qa.search import Hit  # noqa: E402
+from qa.verdict import Verdict  # noqa: E402
 
 __all__ = ["BuildReport", "Hit", "Index", "Passage", "QAError", "Verdict"]

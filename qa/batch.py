@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import select
@@ -82,6 +83,8 @@ def run_batch(
         outputs: dict[int, dict[str, Any]] = {}
         for raw in group:
             number += 1
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)   # as editors on Windows save UTF-8 (CRLF is stripped below)
             if not raw.strip():
                 continue
             try:

@@ -18,7 +18,11 @@ import numpy as np
 
 from qa.config import BM25_B, BM25_EPSILON, BM25_K1
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+#: Scripts written without spaces between words: Han ideographs (with extensions and compatibility forms),
+#: Hiragana and Katakana (with half-width forms). Hangul is written with spaces and stays in words.
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+#: A run of CJK characters, or a run of other letters and digits.
+_TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+", re.UNICODE)
 
 #: Common English function words, left out of BM25 terms by the "stem-stop" scheme.
 STOP_WORDS = frozenset(
@@ -34,8 +38,13 @@ SCHEMES = ("plain", "stem", "stem-stop")
 
 
 def tokenize(text: str, scheme: str = "plain") -> list[str]:
-    """BM25 terms of `text`: lower-cased runs of letters and digits, stemmed and filtered by `scheme`."""
-    words = _TOKEN.findall(text.lower())
+    """BM25 terms of `text`: lower-cased runs of letters and digits, stemmed and filtered by `scheme`.
+
+    A run of CJK characters becomes its overlapping character pairs ("大熊猫" -> "大熊", "熊猫"), and a
+    lone CJK character stays one term: the usual baseline for text without spaces (as Lucene's CJK
+    bigram filter does), so a two-character word matches wherever it occurs inside a longer run.
+    """
+    words = [piece for word in _TOKEN.findall(text.lower()) for piece in _pieces(word)]
     if scheme == "plain":
         return words
     if scheme == "stem-stop":
@@ -43,6 +52,14 @@ def tokenize(text: str, scheme: str = "plain") -> list[str]:
     return _stemmer().stemWords(words)
 
 
+def _pieces(word: str) -> list[str]:
+    """A CJK run as its character bigrams (a lone character as itself); any other word unchanged."""
+    if len(word) < 2 or not _IS_CJK.match(word):
+        return [word]
+    return [word[i : i + 2] for i in range(len(word) - 1)]
+
+
+_IS_CJK = re.compile(f"[{_CJK}]")
 _STEMMER = None
 
 

@@ -20,7 +20,7 @@ from qa.embedder import (
 from qa.errors import ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, sentence_spans, split_document
 from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
-from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, write_generation
+from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, new_scratch, write_generation
 
 #: progress(done, total) while embedding.
 Progress = Callable[[int, int], None]
@@ -161,9 +161,7 @@ class Build:
 
     def embed_and_write(self) -> None:
         """Embed what is new and write a complete generation beside the current one."""
-        scratch = self.index_dir / f".scratch-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)   # a killed build's, if the pid came round again
-        scratch.mkdir()
+        scratch = new_scratch(self.index_dir)
         try:
             onnx = self._onnx(scratch)
             make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))

@@ -85,16 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as error:
         _say(f"error: {error}")
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `qa batch … | head -1`): stop quietly, as Unix tools do. Point stdout
+        # at /dev/null so the interpreter's final flush cannot complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:   # a disk or permission problem outside what the core checks
         _say(f"error: {error.strerror or error}: {error.filename or ''}. Check the path and try again.")
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `qa batch … | head`); nothing left to say.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
@@ -109,9 +110,9 @@ def _say(message: str) -> None:
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
+    from qa.render import console
 
-    return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+    return console(stderr)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -155,7 +156,9 @@ def _index(args: argparse.Namespace) -> int:
         _say(f"skipped {skipped.path}: {skipped.reason}")
     for note in report.notes:
         _say(f"note: {note}")
-    state = "up to date" if report.up_to_date else f"written to {index_dir}"
+    from qa.render import visible
+
+    state = "up to date" if report.up_to_date else f"written to {visible(str(index_dir))}"
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
@@ -215,7 +218,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from qa.evaluate import evaluate, load_questions
-    from qa.render import terminal_safe, verdict_tables
+    from qa.render import terminal_safe, verdict_tables, visible
 
     questions = load_questions(args.questions)
     index = _open(args)
@@ -226,7 +229,7 @@ def _eval(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
         return 0
     console = _console()
-    table = Table(title=f"{terminal_safe(str(args.questions))}: {len(questions)} questions", title_justify="left")
+    table = Table(title=f"{visible(str(args.questions))}: {len(questions)} questions", title_justify="left")
     table.add_column("metric")
     for mode in scores:
         table.add_column(mode, justify="right")
@@ -246,7 +249,7 @@ def _eval(args: argparse.Namespace) -> int:
         for miss in hybrid.misses:
             ranks = [str(s.found_at.get(miss["id"]) or "—") for s in scores.values()]
             misses.add_row(Text(terminal_safe(miss["id"])), Text(terminal_safe(miss["question"])), *ranks,
-                           Text(terminal_safe(miss["first"] or "")))
+                           Text(visible(miss["first"] or "")))
         console.print(misses)
     return 0
 

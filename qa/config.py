@@ -66,4 +66,5 @@ BATCH_SIZE = 32
 BATCH_GROUP = 256
 
 #: Version of the on-disk index layout; a reader refuses any other.
-FORMAT_VERSION = 1
+#: 2: BM25 terms split CJK runs into character bigrams (qa.bm25.tokenize).
+FORMAT_VERSION = 2

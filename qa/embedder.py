@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +49,9 @@ def model_folder(name: str) -> Path:
 
 #: Files of an ONNX export kept in each index generation (see qa/onnx_embedder.py).
 ONNX_FILES = ("model.onnx", "tokenizer.json", "embedder.json")
+#: A model folder may ship qa's own ONNX export of itself in this subfolder (made by
+#: qa.onnx_embedder.export_onnx): builds copy it instead of exporting again (no torch import).
+SHIPPED_EXPORT = "qa-onnx"
 
 
 def fingerprint(name: str) -> str:
@@ -55,7 +59,9 @@ def fingerprint(name: str) -> str:
     folder = model_folder(name)
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and (path.suffix in (".json", ".safetensors", ".bin", ".txt") and path.name != "README.md"):
+        shipped = path.parent == folder / SHIPPED_EXPORT and path.name in ONNX_FILES
+        if path.is_file() and (shipped or path.suffix in (".json", ".safetensors", ".bin", ".txt")
+                               and path.name != "README.md"):
             digest.update(path.relative_to(folder).as_posix().encode())
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 22), b""):
@@ -64,10 +70,29 @@ def fingerprint(name: str) -> str:
 
 
 def export(name: str, folder: Path) -> None:
-    """Write an ONNX export of the model into `folder` (imports torch; raises on any failure)."""
+    """Write an ONNX export of the model into `folder` (imports torch; raises on any failure).
+
+    A model folder that ships its export (SHIPPED_EXPORT) has it copied: plain data, no code is run.
+    """
+    source = model_folder(name)
+    shipped = source / SHIPPED_EXPORT
+    if shipped.is_dir():
+        for file in ONNX_FILES:
+            shutil.copyfile(shipped / file, folder / file)
+        return
     from qa.onnx_embedder import export_onnx
 
-    export_onnx(model_folder(name), folder)
+    # Importing sentence-transformers makes torch create its compiler cache folder ($TMPDIR/torchinductor_USER);
+    # let it make it inside `folder` (the build's scratch space, removed after the build) instead.
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "torch-cache")
+    try:
+        export_onnx(source, folder)
+    finally:
+        if before is None:
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+        else:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
 def onnx_embedder(folder: Path) -> Embedder:

@@ -77,7 +77,7 @@ def load_questions(path: Path) -> list[Question]:
     """Read a JSON-lines question file (`id`, `question`, `gold: [{file, contains}]`)."""
     questions = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()   # a BOM is dropped; CRLF ends lines too
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise UsageError(f"Cannot read {path}: {reason}. Name a JSON-lines question file.") from None

@@ -11,20 +11,14 @@ import numpy as np
 
 from qa import config
 from qa.build import BuildReport, Progress, build_index
-from qa.bm25 import tokenize
+from qa.collapse import select_hits
 from qa.documents import discover
 from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage
-from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
+from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse
 from qa.store import StoredIndex
 from qa.verdict import Candidates, mark_answers, verdict_for
-
-
-#: Two passages this similar are copies of one another (one is shown, the other cited): their vectors'
-#: cosine, or the share of the shorter one's 5-word shingles found in the other.
-DUPLICATE_SIMILARITY = 0.98
-COPY_CONTAINMENT = 0.6
 
 
 class Index:
@@ -222,7 +216,7 @@ class Index:
                 ranking = fuse(dense, sparse, self.search_settings)
             else:
                 ranking = dense if mode == "dense" else sparse
-            hits, primaries = self._select(ranking, k, mode, dense, sparse, max_per_file)
+            hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, self.stored, self.source_path)
             if not judge:
                 answers.append(Answer(question, mode, hits))
                 continue
@@ -235,76 +229,6 @@ class Index:
                                   verdict.answered, verdict.similarity, verdict))
         return answers
 
-    def _select(
-        self,
-        ranking: list[tuple[int, float]],
-        k: int,
-        mode: str,
-        dense: list[tuple[int, float]],
-        sparse: list[tuple[int, float]],
-        max_per_file: int | None,
-    ) -> tuple[list[Hit], list[Passage]]:
-        """The best k hits, merging overlapping or adjacent passages of one file and folding copies.
-
-        Also returns each hit's primary passage: the one that ranked, before anything was merged into it.
-        """
-        dense_at = {row: (rank, score) for rank, (row, score) in enumerate(dense, start=1)}
-        sparse_at = {row: (rank, score) for rank, (row, score) in enumerate(sparse, start=1)}
-        chosen: list[dict] = []
-        position = 0
-        while len(chosen) < k and position < len(ranking):
-            batch = ranking[position : position + 4 * k]
-            position += len(batch)
-            for (row, score), passage in zip(batch, self.stored.passages([r for r, _ in batch])):
-                if len(chosen) >= k:
-                    break
-                near = [c for c in chosen if self._touching(c["passage"], passage)]
-                if near:
-                    self._merge_into(near[0], passage, chosen)
-                    continue
-                shingles = _shingles(passage.text)
-                copy = next((c for c in chosen if self._same_text(c, row, shingles)), None)
-                if copy is not None:
-                    copy["also_in"].append(f"{self.source_path(passage.file)}:{passage.line_start}-{passage.line_end}")
-                    continue
-                if max_per_file and sum(c["passage"].file == passage.file for c in chosen) >= max_per_file:
-                    continue
-                chosen.append({"row": row, "score": score, "passage": passage, "primary": passage, "also_in": [],
-                               "shingles": shingles})
-        hits = []
-        for rank, c in enumerate(chosen, start=1):
-            d_rank, d_score = dense_at.get(c["row"], (None, None))
-            s_rank, s_score = sparse_at.get(c["row"], (None, None))
-            hits.append(Hit(rank, c["score"], mode, c["passage"], self.source_path(c["passage"].file),
-                            d_rank, d_score, s_rank, s_score, also_in=tuple(c["also_in"])))
-        return hits, [c["primary"] for c in chosen]
-
-    def _touching(self, a: Passage, b: Passage) -> bool:
-        """Same file, and the spans overlap or only whitespace lies between them."""
-        if a.file != b.file:
-            return False
-        if a.start < b.end and b.start < a.end:
-            return True
-        first, second = (a, b) if a.end <= b.start else (b, a)
-        gap = second.start - first.end
-        return gap == 0 or (gap <= 64 and self.stored.document_text(a.file)[first.end : second.start].isspace())
-
-    def _merge_into(self, target: dict, passage: Passage, chosen: list[dict]) -> None:
-        source = self.stored.document_text(passage.file)
-        target["passage"] = merged(target["passage"], passage, source)
-        for other in [c for c in chosen if c is not target and self._touching(c["passage"], target["passage"])]:
-            target["passage"] = merged(target["passage"], other["passage"], source)
-            target["also_in"] += other["also_in"]
-            chosen.remove(other)
-
-    def _same_text(self, chosen: dict, row: int, theirs: set[tuple[str, ...]]) -> bool:
-        """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
-        mine = chosen["shingles"]
-        if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
-            return True
-        vectors = self.stored.vectors
-        return vectors is not None and float(np.dot(vectors[chosen["row"]], vectors[row])) >= DUPLICATE_SIMILARITY
-
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
@@ -314,11 +238,6 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
-
-
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = tokenize(text)
-    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
 
 
 def _sha256(path: Path) -> str:

@@ -23,6 +23,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+ort.disable_telemetry_events()   # also when the host program imported onnxruntime before qa (see qa/__init__.py)
+
 #: Version of the export folder layout; bump when `embedder.json` changes meaning.
 FORMAT_VERSION = 1
 #: ONNX opset of the export (17 has LayerNormalization as one op).

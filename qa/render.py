@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from typing import Any
+from typing import IO, Any
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.padding import Padding
 from rich.text import Text
 
@@ -38,9 +39,64 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+#: Characters shown escaped in names and messages: C0 and C1 controls (newline and tab included), DEL,
+#: and the invisible ones (zero-width, bidirectional controls, byte-order mark).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(text: str) -> str:
+    """`text` with every control or invisible character shown as an escape (`\\n`, `\\x1b`, `\\u202e`).
+
+    For file names and messages: a name holding a newline or an escape sequence stays on its line,
+    inert and recognisable, instead of forging output or vanishing.
+    """
+    return _UNPRINTABLE.sub(lambda m: _NAMED.get(m.group()) or (
+        f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
+
+
 def say(message: str) -> None:
-    """One line on stderr, with control and escape characters (from file or index names) removed."""
-    print(terminal_safe(message), file=sys.stderr, flush=True)
+    """One line on stderr; control characters (from file or index names) are shown escaped."""
+    print(visible(message), file=sys.stderr, flush=True)
+
+
+class _PlainLines:
+    """A text stream that drops the spaces rich pads lines with."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._stream.write(self._partial)
+            self._partial = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr). On a terminal: rich as usual. Otherwise plain lines: no colour
+    (unless FORCE_COLOR is set), no wrapping (unless COLUMNS is set), no trailing spaces."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 1_000_000
+    colour = bool(os.environ.get("FORCE_COLOR"))
+    return Console(file=_PlainLines(stream), width=width, force_terminal=colour, color_system="standard" if colour else None,
+                   highlight=False, emoji=False, markup=False)
 
 
 def _shown(text: str) -> str:
@@ -57,7 +113,7 @@ def hit_text(hit: Hit, question: str, explain: bool = False) -> Group:
     """A hit as rich renderables: a header line (rank, citation, score), the passage, its answer marked."""
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
-    header.append(terminal_safe(hit.citation), style="bold cyan")
+    header.append(visible(hit.citation), style="bold cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
     p = hit.passage
     body = Text()
@@ -77,7 +133,7 @@ def hit_text(hit: Hit, question: str, explain: bool = False) -> Group:
         parts.append(Padding(Text(explanation(hit), style="dim"), (0, 0, 0, 4)))
     parts.append(Padding(body, (0, 0, 0, 4), expand=False))
     if hit.also_in:
-        parts.append(Padding(Text("also in: " + terminal_safe(", ".join(hit.also_in)), style="dim"), (0, 0, 0, 4)))
+        parts.append(Padding(Text("also in: " + visible(", ".join(hit.also_in)), style="dim"), (0, 0, 0, 4)))
     parts.append(Text(""))
     return Group(*parts)
 

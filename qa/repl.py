@@ -14,7 +14,7 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_renderable, say, terminal_safe
+from qa.render import answer_renderable, say, terminal_safe, visible
 
 HELP = """\
 Type a question and press Enter. Commands:
@@ -94,7 +94,7 @@ def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[
                 break
         return 0
     _load_history()
-    console.print(Text(f"qa: {index.size} passages in {index.path}. Ask a question; :help for commands, :quit to leave.",
+    console.print(Text(f"qa: {index.size} passages in {visible(str(index.path))}. Ask a question; :help for commands, :quit to leave.",
                        style="dim"))
     if mode != "bm25":
         with console.status("Loading the embedding model…"):

@@ -1,9 +1,11 @@
 """The index folder: plain files, written atomically, read without running any code from them.
 
     index/
+      .qa-index               marker: this folder is a qa index, and its id (see qa/ownership.py)
       CURRENT                 name of the complete generation in use (replaced atomically)
       .lock                   held while a build runs
       gen-<time>-<id>/
+        .qa-owner             the index's id: only folders carrying it are ever deleted
         manifest.json         format version, model, passage settings, source files
         passages.sqlite       passages (row = vector row) and source files
         vectors.npy           float32 (passages x dimension), L2-normalised; absent without a model
@@ -30,6 +32,7 @@ from qa.bm25 import BM25, SCHEMES
 from qa.config import FORMAT_VERSION, IndexSettings
 from qa.embedder import ONNX_FILES
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
+from qa.ownership import OWNER, check, claim, make_owned_folder, remove_owned
 from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE
 
@@ -74,7 +77,7 @@ class BuildLock:
 
     def __enter__(self) -> BuildLock:
         try:
-            self.index_dir.mkdir(parents=True, exist_ok=True)
+            check(self.index_dir)   # refuses a folder that is not a qa index before anything is written
             self._handle = open(self.index_dir / ".lock", "a+")
         except OSError as error:
             raise QAError(f"Cannot write the index at {self.index_dir}: {error.strerror}. "
@@ -86,6 +89,11 @@ class BuildLock:
             raise IndexBusyError(
                 f"Another qa index is building {self.index_dir}; wait for it to finish, then run this again."
             ) from None
+        try:
+            claim(self.index_dir)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -94,10 +102,16 @@ class BuildLock:
 
 
 def clean_leftovers(index_dir: Path) -> None:
-    """Remove what killed builds left behind (call with the BuildLock held)."""
+    """Remove what killed builds of this index left behind (call with the BuildLock held)."""
+    index_id = claim(index_dir)
     for old in index_dir.iterdir():
-        if old.is_dir() and old.name.startswith((".tmp-", ".scratch-")):
-            shutil.rmtree(old, ignore_errors=True)
+        if old.name.startswith((".tmp-", ".scratch-")):
+            remove_owned(old, index_id)
+
+
+def new_scratch(index_dir: Path) -> Path:
+    """A new, marked working folder for one build (call with the BuildLock held; the caller removes it)."""
+    return make_owned_folder(index_dir, ".scratch-", claim(index_dir))
 
 
 def write_generation(
@@ -116,10 +130,10 @@ def write_generation(
     Call with the BuildLock held. If anything fails or the process dies before the
     final rename, the previous generation stays current and untouched.
     """
+    index_id = claim(index_dir)
     pointer_file = index_dir / CURRENT
     previous = index_dir / pointer_file.read_text(encoding="utf-8").strip() if pointer_file.is_file() else None
-    temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
-    temporary.mkdir(parents=True)
+    temporary = make_owned_folder(index_dir, ".tmp-", index_id)
     try:
         _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [])
         if vectors is not None:
@@ -129,7 +143,7 @@ def write_generation(
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             _link_or_copy(source, temporary / name)
-        manifest = dict(manifest, checksums={p.name: _checksum(p) for p in sorted(temporary.iterdir())})
+        manifest = dict(manifest, checksums={p.name: _checksum(p) for p in sorted(temporary.iterdir()) if p.name != OWNER})
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in temporary.iterdir():
             _fsync(path)
@@ -145,11 +159,10 @@ def write_generation(
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     # Keep the generation just replaced: a REPL or script that opened it may still load its model
-    # or FAISS file lazily. Older generations and leftovers of killed builds go.
+    # or FAISS file lazily. Older generations and leftovers of killed builds go, if this index made them.
     for old in index_dir.iterdir():
-        keep = old in (final, previous) or not old.is_dir()
-        if not keep and old.name.startswith(("gen-", ".tmp-", ".scratch-")):
-            shutil.rmtree(old, ignore_errors=True)
+        if old not in (final, previous) and old.name.startswith(("gen-", ".tmp-", ".scratch-")):
+            remove_owned(old, index_id)
     return final
 
 

@@ -1,4 +1,4 @@
-"""The real `qa` command, run as a user would, with the real model."""
+"""The real `qa` command, run as a user would (building with the fake model, answering from the real one)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from tests.conftest import SEEDS, run_qa
 BGI = "What did BGI Genomics set up in Uruguay?"
 
 
-def test_index_builds_a_folder_and_reports_a_summary(tmp_path: Path):
+def test_index_builds_a_folder_and_reports_a_summary(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     (corpus / "sub").mkdir(parents=True)
     (corpus / "a.txt").write_text((SEEDS / "004_bc3bbd6dfccf26ec.txt").read_text(encoding="utf-8"), encoding="utf-8")
     (corpus / "sub" / "b.md").write_text("# Notes\n\nThe llama herd grazes near the lake every morning.\n", encoding="utf-8")
     (corpus / "image.png").write_bytes(b"\x89PNG\r\n")
-    result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
+    result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
     assert "Indexed 2 files" in result.stdout and "1 skipped" in result.stdout
     assert "image.png" in result.stderr
@@ -24,7 +24,7 @@ def test_index_builds_a_folder_and_reports_a_summary(tmp_path: Path):
     top = json.loads(ask.stdout)["results"][0]
     assert top["file"] == "sub/b.md" and top["line_end"] == 3 and "llama herd grazes" in top["text"]
 
-    again = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
+    again = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert again.returncode == 0 and "2 unchanged" in again.stdout and "up to date" in again.stdout
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from qa.embedder import SHIPPED_EXPORT
 
 from tests.conftest import REPO
 
@@ -48,9 +51,12 @@ def test_batch_and_the_repl_do_not_import_torch(seeds_index: Path):
         assert result.returncode == 0 and "HEAVY:\n" in result.stderr + "\n"
 
 
-def test_the_probe_would_notice_torch(tmp_path: Path):
+def test_the_probe_would_notice_torch(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Barn owls hunt mice at night.\n")
-    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"))   # exporting needs torch
+    model = tmp_path / "model"
+    shutil.copytree(fake_model, model, ignore=shutil.ignore_patterns(SHIPPED_EXPORT))   # no export shipped
+    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(model))
+    assert (tmp_path / "ix" / "CURRENT").is_file()    # exporting the model needs torch
     assert code == 0 and "torch" in heavy.split(",")

@@ -1,4 +1,4 @@
-"""`qa eval`, the answering sentence, "no good answer", merged copies and --explain."""
+"""`qa eval`, the answering sentence, "no good answer" and --explain (merging and copies: test_collapse.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from qa import Index
 from qa.evaluate import evaluate, load_questions
 from tests.conftest import REPO, SEEDS, run_qa
 
@@ -79,52 +78,6 @@ def test_no_good_answer_is_said_above_the_results(seeds_index: Path, question):
 def test_an_answerable_question_is_answered(seeds_index: Path):
     data = json.loads(run_qa("ask", BGI, "--json", "--index", str(seeds_index)).stdout)
     assert data["answered"] is True and data["confidence"] > 0.5
-
-
-@pytest.fixture(scope="module")
-def copies_index(tmp_path_factory) -> Path:
-    """Two files sharing a paragraph, and a long file whose passages overlap."""
-    root = tmp_path_factory.mktemp("copies")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shared = ("The Andean condor glides over the cordillera for hours without flapping its wings, "
-              "riding thermal currents that rise from the sunlit slopes.")
-    (corpus / "a.txt").write_text(f"Birds of the Andes\n\n{shared}\n\nThe llama grazes below.\n", encoding="utf-8")
-    (corpus / "b.txt").write_text(f"Mountain wildlife notes\n\n{shared}\n\nVicuñas live higher up.\n", encoding="utf-8")
-    sentences = [f"Condor fact {i}: the condor soars on warm air above the mountains for a long time." for i in range(40)]
-    (corpus / "long.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
-    Index.build([corpus], root / "ix")
-    return root / "ix"
-
-
-def spans_overlap(hits) -> bool:
-    for i, a in enumerate(hits):
-        for b in hits[i + 1 :]:
-            if a.passage.file == b.passage.file and a.passage.start < b.passage.end and b.passage.start < a.passage.end:
-                return True
-    return False
-
-
-@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
-def test_overlapping_hits_are_merged_and_copies_folded(copies_index: Path, mode):
-    index = Index.open(copies_index)
-    hits = index.search("How does the condor glide over the mountains on thermal currents?", k=6, mode=mode)
-    assert not spans_overlap(hits)
-    shared = [h for h in hits if "riding thermal currents" in h.passage.text]
-    assert len(shared) == 1, "the shared paragraph is shown once"
-    assert any(c.startswith(("a.txt", "b.txt")) for c in shared[0].also_in) or len(shared[0].also_in) == 1
-    for hit in hits:
-        source = (copies_index.parent / "corpus" / hit.passage.file).read_text(encoding="utf-8")
-        assert source[hit.passage.start : hit.passage.end] == hit.passage.text
-
-
-def test_max_per_file_caps_hits_from_one_file(copies_index: Path):
-    index = Index.open(copies_index)
-    uncapped = index.search("condor soars on warm air", k=4)
-    capped = index.search("condor soars on warm air", k=4, max_per_file=1)
-    assert len({h.passage.file for h in capped}) == len(capped)
-    assert len(capped) <= 3 and [h.rank for h in capped] == list(range(1, len(capped) + 1))
-    assert len(uncapped) >= len(capped)
 
 
 def test_explain_shows_both_sides(seeds_index: Path):

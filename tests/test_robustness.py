@@ -40,39 +40,39 @@ def assert_answers_from_seeds(index_dir: Path) -> None:
 # --- incremental ------------------------------------------------------------------
 
 
-def test_reindexing_embeds_only_what_changed(tmp_path: Path):
+def test_reindexing_embeds_only_what_changed(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in ("000_ad54f42682f048e2.txt", "002_a9873de1c8ec672a.txt", "004_bc3bbd6dfccf26ec.txt"):
         shutil.copy(SEEDS / name, corpus / name)
-    first = Index.build([corpus], tmp_path / "ix")
+    first = Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     assert (first.added, first.embedded) == (3, first.passages)
 
-    again = Index.build([corpus], tmp_path / "ix")
+    again = Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     assert again.up_to_date and again.embedded == 0 and again.unchanged == 3
 
     (corpus / "000_ad54f42682f048e2.txt").write_text("The llama herd grazes by the lake.\n", encoding="utf-8")
     (corpus / "002_a9873de1c8ec672a.txt").unlink()
     (corpus / "new.md").write_text("# Owls\n\nBarn owls hunt mice at night.\n", encoding="utf-8")
-    third = Index.build([corpus], tmp_path / "ix")
+    third = Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     assert (third.unchanged, third.changed, third.added, third.removed) == (1, 1, 1, 1)
     assert third.embedded == 2, "only the changed and the new file are embedded"
 
     index = Index.open(tmp_path / "ix")
     assert {f.path for f in index.stored.files} == {"000_ad54f42682f048e2.txt", "004_bc3bbd6dfccf26ec.txt", "new.md"}
-    assert index.search("Which birds hunt mice?", k=1)[0].passage.file == "new.md"
-    assert index.search(BGI, k=1)[0].passage.file == "004_bc3bbd6dfccf26ec.txt"
+    assert index.search("Which birds hunt mice?", k=1, mode="bm25")[0].passage.file == "new.md"
+    assert index.search(BGI, k=1, mode="bm25")[0].passage.file == "004_bc3bbd6dfccf26ec.txt"
     # Reused vectors are the ones a fresh build makes.
-    fresh = Index.build([corpus], tmp_path / "fresh")
+    fresh = Index.build([corpus], tmp_path / "fresh", model=str(fake_model))
     assert fresh.embedded == fresh.passages
     np.testing.assert_allclose(np.asarray(index.stored.vectors), np.asarray(Index.open(tmp_path / "fresh").stored.vectors),
                                atol=1e-5)
 
 
-def test_changed_files_are_reported_as_stale(tmp_path: Path):
+def test_changed_files_are_reported_as_stale(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
-    Index.build([corpus], tmp_path / "ix")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     assert Index.open(tmp_path / "ix").stale_files() == []
     (corpus / "001_d604fa8a18ea78d9.txt").write_text("Changed.\n", encoding="utf-8")
     (corpus / "extra.txt").write_text("A new file about owls.\n", encoding="utf-8")
@@ -97,9 +97,9 @@ def slow_corpus(tmp_path: Path, copies: int = 20) -> Path:
     return corpus
 
 
-def start_build(corpus: Path, index_dir: Path) -> subprocess.Popen[str]:
+def start_build(corpus: Path, index_dir: Path, model: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index_dir)],
+        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index_dir), "--model", str(model)],
         cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
@@ -116,22 +116,33 @@ def lock_is_held(index_dir: Path) -> bool:
 
 
 def wait_for_lock(index_dir: Path, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: (index_dir / ".lock").exists() and lock_is_held(index_dir), process, "took the lock")
+
+
+def embedding_started(index_dir: Path) -> bool:
+    """The build's scratch space holds the model it embeds with: reading and splitting are over."""
+    return any(index_dir.glob(".scratch-*/model.onnx"))
+
+
+def wait_until(condition, process: subprocess.Popen[str], what: str) -> None:
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        if (index_dir / ".lock").exists() and lock_is_held(index_dir):
+        if condition():
             return
-        time.sleep(0.05)
-    raise AssertionError("the build never took the lock")
+        time.sleep(0.01)
+    raise AssertionError(f"the build never {what}")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-@pytest.mark.parametrize("delay", [0.5, 7.0])  # while loading the model; while embedding
-def test_a_killed_build_leaves_the_previous_index_working(seeds_index: Path, tmp_path: Path, sig, delay):
-    index_dir = copy_index(seeds_index, tmp_path / "ix")
+@pytest.mark.parametrize("phase", ["reading", "embedding"])
+def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path, fake_model: Path, tmp_path: Path,
+                                                          sig, phase):
+    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
     before = current(index_dir)
-    process = start_build(slow_corpus(tmp_path), index_dir)
+    process = start_build(slow_corpus(tmp_path), index_dir, fake_model)
     wait_for_lock(index_dir, process)
-    time.sleep(delay)
+    if phase == "embedding":
+        wait_until(lambda: embedding_started(index_dir), process, "started embedding")
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0
@@ -139,8 +150,10 @@ def test_a_killed_build_leaves_the_previous_index_working(seeds_index: Path, tmp
         assert process.returncode == 130 and "Traceback" not in stderr
     assert current(index_dir) == before
     assert_answers_from_seeds(index_dir)
+    if phase == "embedding" and sig == signal.SIGKILL:
+        assert list(index_dir.glob(".scratch-*")), "killed while embedding: its scratch space is left behind"
     # The next build cleans up whatever the killed one left and succeeds.
-    rebuilt = Index.build([SEEDS], index_dir)
+    rebuilt = Index.build([SEEDS], index_dir, model=str(fake_model))
     assert rebuilt.passages > 0
     assert not list(index_dir.glob(".tmp-*")) and not list(index_dir.glob(".scratch-*"))
     assert len(list(index_dir.glob("gen-*"))) <= 2, "the current generation and the one it replaced"
@@ -165,18 +178,22 @@ def test_a_build_failing_just_before_the_swap_changes_nothing(seeds_index: Path,
     assert_answers_from_seeds(index_dir)
 
 
-def test_two_builds_at_once_never_mix(seeds_index: Path, tmp_path: Path):
-    index_dir = copy_index(seeds_index, tmp_path / "ix")
-    first = start_build(slow_corpus(tmp_path, copies=6), index_dir)
+def test_two_builds_at_once_never_mix(fake_seeds_index: Path, fake_model: Path, tmp_path: Path):
+    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
+    first = start_build(slow_corpus(tmp_path), index_dir, fake_model)
     wait_for_lock(index_dir, first)
-    second = run_qa("index", str(SEEDS), "--index", str(index_dir))
-    assert second.returncode == 1
-    assert "Another qa index is building" in second.stderr and len(second.stderr.splitlines()) == 1
-    assert_answers_from_seeds(index_dir)          # readers are never blocked
+    first.send_signal(signal.SIGSTOP)             # holds the lock, however fast the machine is
+    try:
+        second = run_qa("index", str(SEEDS), "--index", str(index_dir), "--model", str(fake_model))
+        assert second.returncode == 1
+        assert "Another qa index is building" in second.stderr and len(second.stderr.splitlines()) == 1
+        assert_answers_from_seeds(index_dir)          # readers are never blocked
+    finally:
+        first.send_signal(signal.SIGCONT)
     stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
     index = Index.open(index_dir)
-    assert {f.path.split("/")[0] for f in index.stored.files} == {f"copy{n}" for n in range(6)}
+    assert {f.path.split("/")[0] for f in index.stored.files} == {f"copy{n}" for n in range(20)}
     assert index.size == len(np.asarray(index.stored.vectors))
 
 
@@ -285,7 +302,7 @@ def test_nothing_in_the_package_unpickles():
 # --- bad documents --------------------------------------------------------------------
 
 
-def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path, monkeypatch):
+def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path, monkeypatch, fake_model: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEEDS / "004_bc3bbd6dfccf26ec.txt", corpus / "good.txt")
@@ -310,7 +327,7 @@ def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: 
         return real_read_bytes(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    report = Index.build([corpus, tmp_path / "does-not-exist"], tmp_path / "ix")
+    report = Index.build([corpus, tmp_path / "does-not-exist"], tmp_path / "ix", model=str(fake_model))
     reasons = {s.path.split("/")[-1]: s.reason for s in report.skipped}
     assert reasons["image.txt"] == "binary, not text"
     assert reasons["empty.txt"] == "empty" and reasons["blank.md"] == "empty"
@@ -328,13 +345,13 @@ def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: 
     assert len(long_passages) > 10 and all(p.line_start == p.line_end == 1 for p in long_passages)
 
 
-def test_the_cli_summary_has_one_line_per_skipped_file(tmp_path: Path):
+def test_the_cli_summary_has_one_line_per_skipped_file(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEEDS / "004_bc3bbd6dfccf26ec.txt", corpus / "good.txt")
     (corpus / "empty.txt").write_bytes(b"")
     (corpus / "data.csv").write_text("a,b\n")
-    result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
+    result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert result.returncode == 0
     assert sorted(line for line in result.stderr.splitlines() if line.startswith("skipped")) == [
         "skipped data.csv: not a .txt or .md file", "skipped empty.txt: empty"]
@@ -394,13 +411,13 @@ def test_bad_questions_through_batch_and_the_repl(seeds_index: Path):
     assert repl.stdout.count("\n? ") + repl.stdout.startswith("? ") == len(HOSTILE_QUESTIONS)
 
 
-def test_document_escapes_never_reach_the_terminal(tmp_path: Path):
+def test_document_escapes_never_reach_the_terminal(tmp_path: Path, fake_model: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     hostile = ("The owl report says [bold red]alarm[/] and \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ "
                "then \x1b]52;c;ZXZpbA==\x07 and \x1b[2J\x1b[H cleared the screen about owls.\n")
     (corpus / "evil.txt").write_text(hostile, encoding="utf-8")
-    Index.build([corpus], tmp_path / "ix")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     for args in (["ask", "owl report"], ["repl"]):
         result = run_qa(*args, "--index", str(tmp_path / "ix"), stdin="owl report\n",
                         env={"FORCE_COLOR": "1", "TERM": "xterm-256color"})
@@ -419,13 +436,13 @@ def test_qa_errors_are_one_line(seeds_index: Path):
     assert "\n" not in str(error.value)
 
 
-def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch):
+def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch, fake_model: Path):
     from qa import store
 
     monkeypatch.setattr(store, "FULL_CHECKSUM_BYTES", 1000)    # every file but the smallest counts as large
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
-    Index.build([corpus], tmp_path / "ix")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     folder = current(tmp_path / "ix")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "sampled_crc32" in manifest["checksums"]["vectors.npy"]
@@ -437,13 +454,13 @@ def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch):
         Index.open(tmp_path / "ix")
 
 
-def test_review_regressions(seeds_index: Path, tmp_path: Path):
+def test_review_regressions(seeds_index: Path, tmp_path: Path, fake_model: Path):
     """Skipped files are not stale forever; odd input gets one line, not a traceback."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEEDS / "004_bc3bbd6dfccf26ec.txt", corpus / "good.txt")
     (corpus / "empty.txt").write_bytes(b"")
-    Index.build([corpus], tmp_path / "ix")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
     assert Index.open(tmp_path / "ix").stale_files() == []
 
     folder = run_qa("batch", str(tmp_path), "--index", str(seeds_index))
@@ -458,14 +475,15 @@ def test_review_regressions(seeds_index: Path, tmp_path: Path):
     assert duplicate.returncode == 2 and "twice" in duplicate.stderr
 
     not_a_folder = run_qa("index", str(corpus), "--index", str(corpus / "good.txt"))
-    assert not_a_folder.returncode == 1 and "Cannot write the index" in not_a_folder.stderr
+    assert not_a_folder.returncode == 2 and "is a file, not an index folder" in not_a_folder.stderr
 
 
-def test_a_rebuild_with_other_settings_reembeds_but_counts_files_as_unchanged(seeds_index: Path, tmp_path: Path):
+def test_a_rebuild_with_other_settings_reembeds_but_counts_files_as_unchanged(fake_seeds_index: Path, tmp_path: Path,
+                                                                             fake_model: Path):
     from qa.config import IndexSettings
 
-    index_dir = copy_index(seeds_index, tmp_path / "ix")
-    report = Index.build([SEEDS], index_dir, settings=IndexSettings(max_tokens=100))
+    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
+    report = Index.build([SEEDS], index_dir, model=str(fake_model), settings=IndexSettings(max_tokens=100))
     assert (report.unchanged, report.changed, report.added, report.removed) == (5, 0, 0, 0)
     assert report.embedded == report.passages and not report.up_to_date
     assert Index.open(index_dir).settings.max_tokens == 100

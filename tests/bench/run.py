@@ -37,6 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from qa import Index  # noqa: E402
 from qa.bm25 import BM25  # noqa: E402
 from qa.build import embedding_text, title  # noqa: E402
+from qa.ownership import claim  # noqa: E402
 from qa.documents import read  # noqa: E402
 from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
@@ -152,6 +153,7 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     log(f"  {size} passages: bm25")
     bm25 = BM25.build([p.text for p in passages], source.settings.bm25_terms)
     target.mkdir(parents=True)
+    claim(target)   # mark the new folder as a qa index before scratch.ivf is written into it
     extra = {name: source.stored.folder / name for name in ONNX_FILES}
     dense: dict[str, object] = {"kind": "exact"}
     if size >= EXACT_LIMIT:

@@ -27,7 +27,14 @@ SETS = {
 }
 
 
+#: Questions the defaults are judged on, never tuned on (tests/test_heldout.py): this script refuses them.
+HELD_OUT = REPO / "tests" / "heldout.jsonl"
+
+
 def question_sets() -> dict[str, list]:
+    for path in SETS.values():
+        if path.resolve() == HELD_OUT.resolve():
+            raise SystemExit(f"{HELD_OUT} is the held-out set; tuning must never read it.")
     return {name: load_questions(path) for name, path in SETS.items() if path.is_file()}
 
 

@@ -1,0 +1,159 @@
+"""From a ranking to hits: merge overlapping or adjacent passages of one file, fold copies of a passage.
+
+    hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, stored, cite)
+
+Walking the ranking best first, a passage that is a copy of a chosen one (mostly the same 5-word
+shingles, or nearly the same vector) is folded into it and cited under "also in" (once per place); one
+that overlaps or touches a chosen one (same file, only whitespace between) is merged into it; a file
+already holding `max_per_file` hits gives no more; anything else becomes the next hit, until there are k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Protocol
+
+import numpy as np
+
+from qa.bm25 import tokenize
+from qa.passages import Passage
+from qa.search import Hit, merged
+
+#: Two passages this similar are copies of one another (one is shown, the other cited): their vectors'
+#: cosine, or the share of the shorter one's 5-word shingles found in the other.
+DUPLICATE_SIMILARITY = 0.98
+COPY_CONTAINMENT = 0.6
+#: Passages of one file further apart than this many characters are never merged.
+MAX_MERGE_GAP = 64
+
+Shingles = frozenset[tuple[str, ...]]
+
+
+class PassageSource(Protocol):
+    """What collapsing reads from an index: passages by row, document texts, vectors."""
+
+    vectors: np.ndarray | None
+
+    def passages(self, rows: list[int]) -> list[Passage]: ...
+
+    def document_text(self, path: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A hit being assembled: the passage that ranked, what was merged into it, and its folded copies."""
+
+    row: int                       # the row that ranked (its vector stands for the hit)
+    score: float
+    primary: Passage               # the passage that ranked, before anything was merged into it
+    passage: Passage               # the span shown: the primary and what was merged into it
+    shingles: Shingles
+    copies: tuple[Passage, ...] = ()   # passages elsewhere with the same text, in the order found
+
+
+def select_hits(
+    ranking: list[tuple[int, float]],
+    k: int,
+    mode: str,
+    dense: list[tuple[int, float]],
+    sparse: list[tuple[int, float]],
+    max_per_file: int | None,
+    source: PassageSource,
+    display_path: Callable[[str], str],
+) -> tuple[list[Hit], list[Passage]]:
+    """The best k hits of `ranking` (merged and folded), and each hit's primary passage.
+
+    `display_path` turns a passage's file into the path shown to the user (in hits and "also in").
+    """
+    chosen = collapse(ranking, k, max_per_file, source)
+    dense_at = {row: (rank, score) for rank, (row, score) in enumerate(dense, start=1)}
+    sparse_at = {row: (rank, score) for rank, (row, score) in enumerate(sparse, start=1)}
+    hits = []
+    for rank, c in enumerate(chosen, start=1):
+        d_rank, d_score = dense_at.get(c.row, (None, None))
+        s_rank, s_score = sparse_at.get(c.row, (None, None))
+        also_in = tuple(dict.fromkeys(Hit(rank, 0.0, mode, copy, display_path(copy.file)).citation
+                                      for copy in c.copies))
+        hits.append(Hit(rank, c.score, mode, c.passage, display_path(c.passage.file), d_rank, d_score, s_rank, s_score,
+                        also_in=also_in))
+    return hits, [c.primary for c in chosen]
+
+
+def collapse(ranking: list[tuple[int, float]], k: int, max_per_file: int | None, source: PassageSource) -> list[Chosen]:
+    """Up to k hits from `ranking`, best first, no two of them overlapping, touching or copies."""
+    chosen: list[Chosen] = []
+    position = 0
+    while len(chosen) < k and position < len(ranking):
+        batch = ranking[position : position + 4 * k]
+        position += len(batch)
+        for (row, score), passage in zip(batch, source.passages([r for r, _ in batch])):
+            if len(chosen) >= k:
+                break
+            near = next((i for i, c in enumerate(chosen) if touching(c.passage, passage, source)), None)
+            shingles = shingles_of(passage.text)
+            # A copy of another hit is cited there, even when it touches this one: its text is shown once.
+            copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, source)), None)
+            if copy is not None:
+                chosen[copy] = _fold(chosen[copy], passage, source)
+            elif near is not None:
+                chosen = _merge_into(chosen, near, passage, source)
+            elif not max_per_file or sum(c.passage.file == passage.file for c in chosen) < max_per_file:
+                chosen.append(Chosen(row, score, passage, passage, shingles))
+    return chosen
+
+
+def touching(a: Passage, b: Passage, source: PassageSource) -> bool:
+    """Same file, and the spans overlap or only whitespace (at most MAX_MERGE_GAP characters) lies between."""
+    if a.file != b.file:
+        return False
+    if a.start < b.end and b.start < a.end:
+        return True
+    first, second = (a, b) if a.end <= b.start else (b, a)
+    gap = second.start - first.end
+    return gap == 0 or (gap <= MAX_MERGE_GAP and source.document_text(a.file)[first.end : second.start].isspace())
+
+
+def shingles_of(text: str) -> Shingles:
+    """The 5-word shingles of a text (its BM25 terms, five at a time)."""
+    words = tokenize(text)
+    return frozenset(tuple(words[i : i + 5]) for i in range(len(words) - 4))
+
+
+def _merge_into(chosen: list[Chosen], target: int, passage: Passage, source: PassageSource) -> list[Chosen]:
+    """`chosen` with `passage` merged into hit `target`, and every other hit the grown span comes to touch."""
+    text = source.document_text(passage.file)
+    grown = replace(chosen[target], passage=merged(chosen[target].passage, passage, text))
+    others = [(i, c) for i, c in enumerate(chosen) if i != target]
+    absorbed = True
+    while absorbed:
+        absorbed = False
+        for entry in others:
+            if touching(entry[1].passage, grown.passage, source):
+                grown = replace(grown, passage=merged(grown.passage, entry[1].passage, text))
+                for copy in entry[1].copies:
+                    grown = _fold(grown, copy, source)
+                others.remove(entry)
+                absorbed = True
+                break
+    result = [c for _, c in others]
+    result.insert(sum(1 for i, _ in others if i < target), grown)
+    return result
+
+
+def _fold(target: Chosen, copy: Passage, source: PassageSource) -> Chosen:
+    """`target` citing `copy` as another place with its text; a copy touching one already cited extends it."""
+    copies = list(target.copies)
+    for i, known in enumerate(copies):
+        if touching(known, copy, source):
+            copies[i] = merged(known, copy, source.document_text(copy.file))
+            return replace(target, copies=tuple(copies))
+    return replace(target, copies=(*copies, copy))
+
+
+def _same_text(chosen: Chosen, row: int, theirs: Shingles, source: PassageSource) -> bool:
+    """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
+    mine = chosen.shingles
+    if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
+        return True
+    vectors = source.vectors
+    return vectors is not None and float(np.dot(vectors[chosen.row], vectors[row])) >= DUPLICATE_SIMILARITY
