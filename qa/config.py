@@ -13,8 +13,7 @@ DEFAULT_INDEX = Path(os.environ.get("QA_INDEX", "index"))
 #: The embedding model: a sentence-transformers name or a local folder.
 DEFAULT_MODEL = os.environ.get("QA_MODEL", "all-MiniLM-L6-v2")
 
-#: File types read from a corpus folder, and the largest file read (bigger ones are skipped).
-TEXT_SUFFIXES = (".txt", ".md")
+#: The largest file read (bigger ones are skipped; file types read: qa/sources/registry.py).
 MAX_FILE_MB = float(os.environ.get("QA_MAX_FILE_MB", "20"))
 
 
@@ -67,4 +66,4 @@ BATCH_SIZE = 32
 BATCH_GROUP = 256
 
 #: Version of the on-disk index layout; a reader refuses any other.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2

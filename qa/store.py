@@ -42,6 +42,10 @@ SENTENCE_VECTORS = "sentences.npy"
 #: Files read only by dense search: checksummed when they are loaded, not on every open.
 LOADED_LATER = (*ONNX_FILES, APPROXIMATE_FILE)
 
+#: Passage fields stored in passages.sqlite, in Passage's order (locator fields are NULL where a format has none).
+PASSAGE_COLUMNS = ("file", "start", "end", "line_start", "line_end", "text",
+                   "page", "page_label", "heading", "source_line", "paragraph")
+
 #: Sentence spans (file, start, end) and their vectors, row for row.
 Sentences = tuple[list[tuple[str, int, int]], np.ndarray]
 
@@ -163,7 +167,8 @@ def _write_passages(
             """
             CREATE TABLE passages (
                 row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-                line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, text TEXT NOT NULL);
+                line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, text TEXT NOT NULL,
+                page INTEGER, page_label TEXT, heading TEXT, source_line INTEGER, paragraph INTEGER);
             CREATE TABLE files (
                 path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 first_row INTEGER NOT NULL, count INTEGER NOT NULL);
@@ -173,8 +178,8 @@ def _write_passages(
             """
         )
         db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((row, p.file, p.start, p.end, p.line_start, p.line_end, p.text) for row, p in enumerate(passages)),
+            f"INSERT INTO passages VALUES (?, {', '.join('?' * len(PASSAGE_COLUMNS))})",
+            ((row, *(getattr(p, column) for column in PASSAGE_COLUMNS)) for row, p in enumerate(passages)),
         )
         db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
@@ -350,7 +355,7 @@ class StoredIndex:
         found = {
             row: Passage(*rest)
             for row, *rest in self._db.execute(
-                f"SELECT row, file, start, end, line_start, line_end, text FROM passages WHERE row IN ({marks})", rows
+                f"SELECT row, {', '.join(PASSAGE_COLUMNS)} FROM passages WHERE row IN ({marks})", rows
             )
         }
         return [found[row] for row in rows]
@@ -367,7 +372,7 @@ class StoredIndex:
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""
         return [Passage(*r) for r in self._db.execute(
-            "SELECT file, start, end, line_start, line_end, text FROM passages ORDER BY row")]
+            f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM passages ORDER BY row")]
 
 
 def _first_line(error: BaseException) -> str:
