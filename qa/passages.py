@@ -33,14 +33,14 @@ class Passage:
     @property
     def locator(self) -> str:
         """What follows the file name in a citation: `:12-18` (text, Markdown), `:212 § Copying files`
-        (HTML), ` p. iv` (PDF), ` § Heading > Sub ¶ 7` (DOCX)."""
+        (HTML: source line and nearest heading), ` p. iv` (PDF), ` § Heading > Sub ¶ 7` (DOCX)."""
         if self.page is not None:
             return f" p. {self.page_label or self.page}"
         section = f" § {self.heading}" if self.heading else ""
         if self.paragraph is not None:
             return f"{section} ¶ {self.paragraph}"
-        if self.source_line is not None:
-            return f":{self.source_line}{section}"
+        if self.source_line is not None:     # HTML: the nearest heading is enough beside a source line
+            return f":{self.source_line} § {self.heading.rsplit(' > ', 1)[-1]}" if self.heading else f":{self.source_line}"
         lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
         return f":{lines}"
 
