@@ -216,7 +216,7 @@ class Build:
             }
             bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
             write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
-                             extra, sentences)
+                             extra, sentences, regions={d.name: d.regions for d in self.documents})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 from qa.errors import QAError, UsageError
-from qa.passages import Passage
 from qa.sources.document import LINE_BREAK
 
 #: Lines of the extracted text shown before and after the cited span.
@@ -70,25 +69,31 @@ def show(index: object, citation: str, context: int = CONTEXT_LINES) -> Shown:
     passages = stored.passages(list(range(source.first_row, source.first_row + source.count)))
     text = stored.document_text(source.path)
     html = any(p.source_line is not None for p in passages)
-    chosen: list[Passage]
     if kind == "lines" and not html:
         span = _line_span(text, int(match["first"]), int(match["last"] or match["first"]))
         if span is None:
             raise NotInIndexError(f"{citation}: {match['file']} has no such lines in the index.")
         return _shown(citation, source.path, text, *span, context)
+    # The blocks (pages, paragraphs) the citation names, and the passages that start in them.
+    regions = stored.regions(source.path)
+    ends = [r.start for r in regions[1:]] + [len(text)]
     if kind in ("html", "lines"):
         line = int(match["line"] if kind == "html" else match["first"])
-        chosen = [p for p in passages if p.source_line == line]
+        named = lambda r: r.source_line == line   # noqa: E731
     elif kind == "pdf":
-        page = match["page"]
-        chosen = [p for p in passages if (p.page_label or str(p.page)) == page]
+        named = lambda r: r.page is not None and (r.page_label or str(r.page)) == match["page"]   # noqa: E731
     else:
         number, heading = int(match["paragraph"]), match["heading"]
-        chosen = [p for p in passages if p.paragraph == number and (p.heading or None) == heading]
-    if not chosen:
-        raise NotInIndexError(f"{citation}: no passage of {match['file']} in the index is cited so. "
+        named = lambda r: r.paragraph == number and (r.heading or None) == heading   # noqa: E731
+    spans = [(r.start, end) for r, end in zip(regions, ends) if named(r)]
+    spans += [(p.start, p.end) for p in passages if named(p)]
+    if not spans:
+        raise NotInIndexError(f"{citation}: no part of {match['file']} in the index is cited so. "
                               "Cite it as qa ask printed it.")
-    return _shown(citation, source.path, text, min(p.start for p in chosen), max(p.end for p in chosen), context)
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return _shown(citation, source.path, text, start, end, context)
 
 
 def _parse(citation: str) -> tuple[str, dict[str, str]]:

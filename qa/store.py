@@ -32,6 +32,7 @@ from qa.embedder import ONNX_FILES
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
 from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE
+from qa.sources.document import Region
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -114,6 +115,7 @@ def write_generation(
     bm25: BM25,
     extra: dict[str, Path] | None = None,
     sentences: Sentences | None = None,
+    regions: dict[str, list[Region]] | None = None,
 ) -> Path:
     """Write a complete index beside the current one, then make it current in one rename.
 
@@ -125,7 +127,7 @@ def write_generation(
     temporary = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     temporary.mkdir(parents=True)
     try:
-        _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [])
+        _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [], regions or {})
         if vectors is not None:
             np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
         if sentences is not None:   # half precision: enough to pick a sentence, half the disk
@@ -159,7 +161,7 @@ def write_generation(
 
 def _write_passages(
     path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str],
-    sentences: list[tuple[str, int, int]],
+    sentences: list[tuple[str, int, int]], regions: dict[str, list[Region]],
 ) -> None:
     db = sqlite3.connect(path)
     try:
@@ -175,6 +177,8 @@ def _write_passages(
             CREATE TABLE documents (path TEXT PRIMARY KEY, text TEXT NOT NULL);
             CREATE TABLE sentences (row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL,
                                     end INTEGER NOT NULL);
+            CREATE TABLE regions (file TEXT NOT NULL, start INTEGER NOT NULL, page INTEGER, page_label TEXT,
+                                  heading TEXT, source_line INTEGER, paragraph INTEGER);
             """
         )
         db.executemany(
@@ -188,6 +192,10 @@ def _write_passages(
         db.executemany("INSERT INTO documents VALUES (?, ?)", texts.items())
         db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?)", ((row, *key) for row, key in enumerate(sentences)))
         db.execute("CREATE INDEX sentences_by_span ON sentences (file, start)")
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       ((file, r.start, r.page, r.page_label, r.heading, r.source_line, r.paragraph)
+                        for file, found in regions.items() for r in found))
+        db.execute("CREATE INDEX regions_by_file ON regions (file, start)")
         db.commit()
     finally:
         db.close()
@@ -368,6 +376,12 @@ class StoredIndex:
             while len(self._texts) > 64:
                 self._texts.pop(next(iter(self._texts)))
         return self._texts[path]
+
+    def regions(self, path: str) -> list[Region]:
+        """Where each part of a file's extracted text came from (pages, blocks), in text order."""
+        return [Region(*row) for row in self._db.execute(
+            "SELECT start, page, page_label, heading, source_line, paragraph FROM regions WHERE file = ? ORDER BY start",
+            (path,))]
 
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""
