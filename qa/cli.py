@@ -180,8 +180,7 @@ def _index(args: argparse.Namespace) -> int:
     state = "up to date" if report.up_to_date else f"written to {index_dir}"
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
-        f"{report.removed} removed; {len(report.skipped) - len(others)} skipped, {len(others)} of other types): "
-        f"{report.passages} passages, "
+        f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
         f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
     )
     return 0

@@ -302,14 +302,16 @@ def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: 
     (corpus / "sub").mkdir()
     (corpus / "sub" / "cycle").symlink_to(corpus, target_is_directory=True)
     (corpus / "locked.txt").write_text("A secret sentence about owls.\n")
-    real_read_bytes = Path.read_bytes
+    import qa.sources
 
-    def read_bytes(self: Path) -> bytes:   # as root, chmod cannot make a file unreadable
-        if self.name == "locked.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    real_read_bytes = qa.sources.read_bytes
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def read_bytes(path: Path, limit: float | None = None) -> bytes:   # as root, chmod cannot make a file unreadable
+        if path.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path, limit)
+
+    monkeypatch.setattr(qa.sources, "read_bytes", read_bytes)
     report = Index.build([corpus, tmp_path / "does-not-exist"], tmp_path / "ix")
     reasons = {s.path.split("/")[-1]: s.reason for s in report.skipped}
     assert reasons["image.txt"] == "binary, not text"

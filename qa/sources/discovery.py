@@ -51,12 +51,13 @@ class _Walk:
     def name(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    def leads_out(self, path: Path) -> str | None:
+    def leads_out(self, path: Path, folder: bool = False) -> str | None:
         """Why a symbolic link may not be followed (None: it may)."""
         target = os.path.realpath(path)
         if self.follow_links or any(target == d or target.startswith(d.rstrip("/") + "/") for d in self.inside):
             return None
-        return "symbolic link to outside the indexed paths, not followed (qa index --follow-links reads it)"
+        what = "a folder outside" if folder else "outside"
+        return f"symbolic link to {what} the indexed paths, not followed (qa index --follow-links reads it)"
 
     def folder(self, folder: Path) -> None:
         real = os.path.realpath(folder)
@@ -75,9 +76,9 @@ class _Walk:
             if entry.is_dir(follow_symlinks=False):
                 self.folder(path)
             elif entry.is_symlink() and os.path.isdir(path):
-                reason = self.leads_out(path)
+                reason = self.leads_out(path, folder=True)
                 if reason:
-                    self.skipped.append(Skipped(self.name(path) + "/", reason.replace("link", "link to a folder", 1)))
+                    self.skipped.append(Skipped(self.name(path) + "/", reason))
                 else:
                     self.folder(path)
             else:
