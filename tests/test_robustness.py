@@ -339,7 +339,8 @@ def test_the_cli_summary_has_one_line_per_skipped_file(tmp_path: Path):
     result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
     assert result.returncode == 0
     assert sorted(line for line in result.stderr.splitlines() if line.startswith("skipped")) == [
-        "skipped data.csv: not a .txt or .md file", "skipped empty.txt: empty"]
+        "skipped empty.txt: empty"]
+    assert "1 other file skipped: .csv 1 (qa index --verbose lists them)" in result.stderr.splitlines()
     assert "2 skipped" in result.stdout
 
 
