@@ -44,11 +44,12 @@ _COPYRIGHT = re.compile(
 #: What makes a line starting with "Copyright" a notice rather than a sentence about copyright.
 _NOTICE = re.compile(r"©|\(c\)|\b(1[89]|20)\d\d\b|all rights reserved", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s*$")
-_BRACKETS_ONLY = re.compile(r"^(\s*\[[^\]]*\])+\s*$")
-_URLS_ONLY = re.compile(r"^(\s*(https?://|www\.)\S+)+\s*$", re.IGNORECASE)
+_BRACKETS_ONLY = re.compile(r"^(\s*\[[^\]]*\]){2,}\s*$")     # a row of badges; one `[section]` is content
 #: Separator lines (`|`, `»`, `• • •`, `----`) carry nothing; braces, brackets and digits do (code, numbers).
 _SEPARATORS_ONLY = re.compile(r"^[\s|｜·•»«›‹/\\\-–—_=*~>]+$")
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+#: Code and markup: backticks, prompts, braces, assignments, calls `f(`, quoted list items, fences, table rows.
+_CODE = re.compile(r"`|>>>|[{}=]|[A-Za-z0-9_\]]\(|\[(\(|['\"<]|b['\"])|^(\|.*\||\+[-=+]+\+|```|~~~)")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -58,14 +59,14 @@ def is_junk(line: str) -> bool:
     stripped = line.strip()
     if _SEPARATORS_ONLY.match(stripped):
         return True
-    if not any(ch.isalpha() for ch in stripped) or _MARKDOWN_HEADING.match(stripped):
-        return False                  # numbers, code, headings
+    if not any(ch.isalpha() for ch in stripped) or _MARKDOWN_HEADING.match(stripped) or _CODE.search(stripped):
+        return False                  # numbers, code, headings, tables
     words = stripped.split()
     if len(words) <= 40 and (_PHRASES.search(stripped) or _is_copyright_notice(stripped, words)):
         return True
     if _LEADS.search(stripped) and not _SENTENCE_END.search(stripped):
         return True
-    if _BRACKETS_ONLY.match(stripped) or _URLS_ONLY.match(stripped):
+    if _BRACKETS_ONLY.match(stripped):
         return True
     if _is_link_list(stripped):
         return True
