@@ -349,7 +349,7 @@ def test_a_corpus_with_nothing_readable_is_an_error(tmp_path: Path):
     corpus.mkdir()
     (corpus / "empty.txt").write_bytes(b"")
     result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
-    assert result.returncode == 1 and "No readable .txt or .md files" in result.stderr
+    assert result.returncode == 1 and "No readable documents" in result.stderr
     assert not (tmp_path / "ix" / "CURRENT").exists()
 
 
