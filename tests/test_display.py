@@ -59,3 +59,15 @@ def test_code_keeps_its_indentation():
     out = render(Hit(1, 0.5, "hybrid", passage, "code.md"), full=True, question="count")
     lines = [line.rstrip() for line in out.splitlines()]
     assert "            total += 1" in lines                   # 4 spaces of hit padding + the source's 8
+
+
+def test_repl_full_toggles_whole_passages():
+    from qa.repl import Repl
+
+    buffer = io.StringIO()
+    repl = Repl(None, Console(width=100, file=buffer), 5, "hybrid")   # type: ignore[arg-type]
+    assert repl.full is False
+    repl.handle(":full")
+    assert repl.full is True and "full = on" in buffer.getvalue()
+    repl.handle(":full")
+    assert repl.full is False
