@@ -120,10 +120,7 @@ def _kind(mode: int) -> str:
 def read_bytes(path: Path, limit: float | None = None) -> bytes:
     """The bytes of a regular file, at most `limit` (default the size limit): never blocks, never reads more."""
     limit_bytes = int((config.MAX_FILE_MB if limit is None else limit) * 1_000_000)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except OSError:
-        raise
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))   # a FIFO must not block us
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
