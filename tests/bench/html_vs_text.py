@@ -2,7 +2,9 @@
 converter), side by side: retrieval quality (`qa eval`) and what reading and extracting costs.
 
 Corpus: every tutorial page plus the library pages the question sets cite, from the unpacked Debian
-python3.11-doc package at PYDOC (the whole library is too slow to embed twice on a shared 2-core machine).
+python3.11-doc package at PYDOC, keeping only pages whose text form is at most MAX_KB kilobytes (the whole
+library is too slow to embed twice on a shared 2-core machine); questions whose gold pages are all left
+out are dropped, and the script says how many.
 Questions: the ingest branch's pydoc question sets (copied here as pydoc-formats-*.jsonl, written for the
 text form; their gold files are renamed .txt -> .html for the HTML form). Neither set was used to build
 or tune the HTML reader.
@@ -29,6 +31,7 @@ from qa.sources import discover, read  # noqa: E402
 
 PYDOC = Path("/tmp/pydoc/x/usr/share/doc/python3.11/html")
 SETS = [HERE / "pydoc-formats-tune.jsonl", HERE / "pydoc-formats-heldout.jsonl"]
+MAX_KB = 40
 
 
 def pages() -> list[str]:
@@ -45,10 +48,13 @@ def make_corpora(work: Path) -> tuple[Path, Path]:
         shutil.rmtree(folder, ignore_errors=True)
     for page in pages():
         source = PYDOC / page
+        converted = html_to_text(source.read_text(encoding="utf-8"))
+        if len(converted.encode("utf-8")) > MAX_KB * 1000:
+            continue
         (html / page).parent.mkdir(parents=True, exist_ok=True)
         (text / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, html / page)
-        (text / page).with_suffix(".txt").write_text(html_to_text(source.read_text(encoding="utf-8")), encoding="utf-8")
+        (text / page).with_suffix(".txt").write_text(converted, encoding="utf-8")
     return html, text
 
 
@@ -59,12 +65,16 @@ def reading_seconds(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - started, characters
 
 
-def question_file(path: Path, suffix: str, work: Path) -> Path:
+def question_file(path: Path, suffix: str, work: Path, kept: set[str]) -> Path:
+    """The questions whose gold pages are in the corpus, gold files renamed to `suffix`."""
     out = work / f"{path.stem}{suffix}.jsonl"
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
+            item["gold"] = [g for g in item["gold"] if g["file"] in kept]
+            if not item["gold"]:
+                continue
             for gold in item["gold"]:
                 gold["file"] = gold["file"].removesuffix(".txt") + suffix
             lines.append(json.dumps(item, ensure_ascii=False))
@@ -76,7 +86,11 @@ def main() -> None:
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/qa-html-vs-text")
     work.mkdir(parents=True, exist_ok=True)
     html, text = make_corpora(work)
-    print(f"{len(pages())} pages (tutorial/ and the library pages the questions cite)", flush=True)
+    kept = {p.relative_to(text).as_posix() for p in text.rglob("*.txt")}
+    total = sum(1 for path in SETS for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    asked = sum(len(load_questions(question_file(path, ".txt", work, kept))) for path in SETS)
+    print(f"{len(kept)} pages of {len(pages())} (tutorial/ and the library pages the questions cite, "
+          f"text form <= {MAX_KB} KB); {asked} of {total} questions have their answer in them", flush=True)
     results: dict[str, dict[str, object]] = {}
     for form, folder, suffix in (("text", text, ".txt"), ("html", html, ".html")):
         reading, characters = reading_seconds(folder)
@@ -86,7 +100,8 @@ def main() -> None:
         report = Index.build([folder], index_dir)
         build = time.perf_counter() - started
         index = Index.open(index_dir)
-        scores = {path.stem: evaluate(index, load_questions(question_file(path, suffix, work)), modes=("hybrid",))["hybrid"]
+        scores = {path.stem: evaluate(index, load_questions(question_file(path, suffix, work, kept)),
+                                      modes=("hybrid",))["hybrid"]
                   for path in SETS}
         results[form] = {"read": reading, "characters": characters, "build": build, "passages": report.passages,
                          "scores": scores}
