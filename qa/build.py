@@ -13,7 +13,7 @@ import numpy as np
 
 from qa import config
 from qa.bm25 import BM25
-from qa.documents import Document, Skipped, discover, read
+from qa.sources import Document, Skipped, discover, read
 from qa.embedder import (
     ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, fingerprint, onnx_embedder, token_counter,
 )
@@ -56,15 +56,18 @@ def build_index(
     model: str = config.DEFAULT_MODEL,
     settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
+    follow_links: bool = False,
 ) -> BuildReport:
-    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files."""
+    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files.
+
+    `follow_links`: also read symbolic links that lead outside `paths`."""
     started = time.perf_counter()
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
         clean_leftovers(index_dir)
-        build = Build(paths, index_dir, model, settings, progress)
+        build = Build(paths, index_dir, model, settings, progress, follow_links)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
         build.split()
@@ -83,6 +86,7 @@ class Build:
     model: str
     settings: config.IndexSettings
     progress: Progress | None
+    follow_links: bool = False
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     documents: list[Document] = field(default_factory=list)
@@ -114,8 +118,8 @@ class Build:
                 and recorded.get("name") == self.model and recorded.get("fingerprint") == self.fingerprint)
 
     def read(self, existing: list[Path]) -> None:
-        """Read every text file under the paths; skip the unreadable with a reason."""
-        self.root, files, skipped = discover(existing)
+        """Read every supported file under the paths; skip the unreadable with a reason."""
+        self.root, files, skipped = discover(existing, self.follow_links)
         self.report.skipped += skipped
         for path in files:
             try:
@@ -124,10 +128,11 @@ class Build:
                 self.report.skipped.append(Skipped(path.relative_to(self.root).as_posix(), _reason(error)))
                 continue
             self.documents.append(document)
-            if document.encoding != "utf-8":
+            if document.encoding not in ("utf-8", "utf-16"):
                 self.report.notes.append(f"{document.name}: not valid UTF-8, read as {document.encoding}")
+            self.report.notes += [f"{document.name}: {note}" for note in document.notes]
         if not self.documents:
-            raise QAError(f"No readable .txt or .md files under {', '.join(map(str, self.paths))}; nothing was indexed.")
+            raise QAError(f"No readable documents (.txt, .md, .html, .pdf, .docx) under {', '.join(map(str, self.paths))}; nothing was indexed.")
 
     def split(self) -> None:
         """Passages of every document: kept from the previous index when the file is unchanged."""
@@ -196,6 +201,7 @@ class Build:
                 "root": str(self.root),
                 "paths": [os.path.abspath(p) for p in self.paths],
                 "skipped": [s.path for s in self.report.skipped],
+                "follow_links": self.follow_links,
                 "model": None if vectors is None else {
                     "name": self.model, "dimension": int(vectors.shape[1]),
                     "fingerprint": self.fingerprint, "onnx": bool(onnx)},
@@ -208,7 +214,7 @@ class Build:
             }
             bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
             write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
-                             extra, sentences)
+                             extra, sentences, regions={d.name: d.regions for d in self.documents})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -248,9 +254,9 @@ TITLE_TOKENS = 32
 
 
 def title(document: Document, counter: TokenCounter) -> str:
-    """A document's first content line, cut to TITLE_TOKENS word pieces."""
+    """A document's title (its reader's, else its first content line), cut to TITLE_TOKENS word pieces."""
     first = document.paragraphs[0]
-    line = document.text[first.start : first.end].split("\n")[0].strip()
+    line = document.title or document.text[first.start : first.end].split("\n")[0].strip()
     offsets = counter.offsets(line)
     return line if len(offsets) <= TITLE_TOKENS else line[: offsets[TITLE_TOKENS][0]].rstrip()
 

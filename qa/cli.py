@@ -39,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
                         help="at most N passages from one file (default: no cap; overlapping passages are always merged)")
     search.add_argument("--explain", action="store_true", default=argparse.SUPPRESS,
                         help="show each hit's dense rank and similarity, BM25 rank and score, and fused score")
+    search.add_argument("--full", action="store_true", default=argparse.SUPPRESS,
+                        help="show whole passages (default: the answering sentence with a sentence either side)")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help=f"index folder (default {config.DEFAULT_INDEX})")
@@ -49,11 +51,16 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     index = commands.add_parser("index", parents=[where], help="build or update the index",
-                                description="Build or update the index of .txt and .md files under PATHs.")
+                                description="Build or update the index of the documents under PATHs "
+                                            "(.txt, .md, .html, .htm, .xhtml, .pdf, .docx).")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                        help=f"files or folders to index (default {config.DEFAULT_CORPUS})")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
                        help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
+    index.add_argument("--follow-links", action="store_true",
+                       help="also read symbolic links (to files and folders) that lead outside the PATHs")
+    index.add_argument("--verbose", action="store_true",
+                       help="list each file of an unsupported type instead of one summary line")
 
     ask = commands.add_parser("ask", parents=[search, where], help="answer one question",
                               description="Print the passages that best answer QUESTION.")
@@ -73,6 +80,13 @@ def parser() -> argparse.ArgumentParser:
                                                '(lines of {"id", "question", "gold": [{"file", "contains"}]}).')
     evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+    show = commands.add_parser("show", parents=[where], help="print a cited passage with its context",
+                               description="Print the passage a citation names (as qa ask prints it: file:12-18, "
+                                           "page.html:212 § Heading, report.pdf p. iv, doc.docx § Heading ¶ 3) "
+                                           "with the lines around it, from the text stored in the index.")
+    show.add_argument("citation", metavar="CITATION", help="a citation, in quotes")
+    show.add_argument("--context", type=int, default=3, metavar="N", help="lines shown before and after (default 3)")
     return main
 
 
@@ -81,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         command = args.command or "repl"
-        return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval}[command](args)
+        return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval,
+                "show": _show}[command](args)
     except QAError as error:
         _say(f"error: {error}")
         return error.exit_code
@@ -100,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE, "index": config.DEFAULT_INDEX,
-                                "max_per_file": None, "explain": False}[name])
+                                "max_per_file": None, "explain": False, "full": False}[name])
 
 
 def _say(message: str) -> None:
@@ -147,13 +162,20 @@ def _index(args: argparse.Namespace) -> int:
             task = bar.add_task("Indexing", total=None)
             report = build_index(paths, index_dir, args.model,
                                  progress=lambda done, total: bar.update(task, completed=done, total=total,
-                                                                         description="Embedding passages and sentences"))
+                                                                         description="Embedding passages and sentences"),
+                                 follow_links=args.follow_links)
     else:
-        report = build_index(paths, index_dir, args.model)
+        report = build_index(paths, index_dir, args.model, follow_links=args.follow_links)
     for warning in report.warnings:
         _say(f"warning: {warning}")
+    others = [s for s in report.skipped if s.other]
     for skipped in report.skipped:
-        _say(f"skipped {skipped.path}: {skipped.reason}")
+        if not skipped.other or args.verbose:
+            _say(f"skipped {skipped.path}: {skipped.reason}")
+    if others and not args.verbose:
+        from qa.sources.summary import other_files
+
+        _say(other_files([s.path for s in others]))
     for note in report.notes:
         _say(f"note: {note}")
     from qa.render import visible
@@ -176,7 +198,18 @@ def _ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_json(answer, _opt(args, "explain")), ensure_ascii=False))
     else:
-        _console().print(answer_renderable(answer, _opt(args, "explain")))
+        _console().print(answer_renderable(answer, _opt(args, "explain"), _opt(args, "full")))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from qa.render import shown_renderable
+    from qa.show import show
+
+    if args.context < 0:
+        raise UsageError(f"--context must be 0 or more, not {args.context}.")
+    index = _open(args)
+    _console().print(shown_renderable(show(index, args.citation, args.context)))
     return 0
 
 
@@ -184,7 +217,7 @@ def _repl(args: argparse.Namespace) -> int:
     from qa import repl
 
     return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"),
-                    max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"))
+                    max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"), full=_opt(args, "full"))
 
 
 def _batch(args: argparse.Namespace) -> int:

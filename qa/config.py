@@ -13,8 +13,7 @@ DEFAULT_INDEX = Path(os.environ.get("QA_INDEX", "index"))
 #: The embedding model: a sentence-transformers name or a local folder.
 DEFAULT_MODEL = os.environ.get("QA_MODEL", "all-MiniLM-L6-v2")
 
-#: File types read from a corpus folder, and the largest file read (bigger ones are skipped).
-TEXT_SUFFIXES = (".txt", ".md")
+#: The largest file read (bigger ones are skipped; file types read: qa/sources/registry.py).
 MAX_FILE_MB = float(os.environ.get("QA_MAX_FILE_MB", "20"))
 
 
@@ -67,4 +66,5 @@ BATCH_GROUP = 256
 
 #: Version of the on-disk index layout; a reader refuses any other.
 #: 2: BM25 terms split CJK runs into character bigrams (qa.bm25.tokenize).
-FORMAT_VERSION = 2
+#: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).
+FORMAT_VERSION = 3

@@ -12,7 +12,7 @@ import numpy as np
 from qa import config
 from qa.build import BuildReport, Progress, build_index
 from qa.collapse import select_hits
-from qa.documents import discover
+from qa.sources import discover
 from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage
@@ -82,9 +82,11 @@ class Index:
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
+        follow_links: bool = False,
     ) -> BuildReport:
-        """Build or update the index of the files under `paths` in the folder `path`."""
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress)
+        """Build or update the index of the files under `paths` in the folder `path`
+        (`follow_links`: also symbolic links leading outside them)."""
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, follow_links)
 
     @property
     def size(self) -> int:
@@ -115,7 +117,7 @@ class Index:
                 stale.append(name)
         paths = [Path(p) for p in self.stored.manifest.get("paths", []) if Path(p).exists()]
         if paths:
-            _, files, _ = discover(paths)
+            _, files, _ = discover(paths, bool(self.stored.manifest.get("follow_links")))
             stale += sorted(n for n in (f.relative_to(root).as_posix() for f in files if f.is_relative_to(root))
                             if n not in known and n not in skipped)
         return stale

@@ -7,25 +7,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from qa.documents import Document, Paragraph
+from qa.sources import Document, Paragraph
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A verbatim span of a source file: `source_text[start:end] == text`."""
+    """A verbatim span of the text extracted from a source file: `extracted_text[start:end] == text`.
+
+    For text and Markdown the extracted text is the file itself. The locator fields say where the
+    span is in terms a person can check; each format fills its own (see `locator`).
+    """
 
     file: str          # path relative to the corpus root
     start: int
     end: int
-    line_start: int    # 1-based, inclusive
+    line_start: int    # 1-based, inclusive, lines of the extracted text
     line_end: int
     text: str
+    page: int | None = None          # PDF: 1-based page the passage starts on
+    page_label: str | None = None    # PDF: that page's own label (roman numerals...), when the PDF has labels
+    heading: str | None = None       # HTML, DOCX, Markdown: heading path, "Built-in Functions > zip"
+    source_line: int | None = None   # HTML: line of the .html file where the passage's block starts
+    paragraph: int | None = None     # DOCX: block number under its heading, 1-based
+
+    @property
+    def locator(self) -> str:
+        """What follows the file name in a citation: `:12-18` (text, Markdown), `:212 § Copying files`
+        (HTML: source line and nearest heading), ` p. iv` (PDF), ` § Heading > Sub ¶ 7` (DOCX)."""
+        if self.page is not None:
+            return f" p. {self.page_label or self.page}"
+        section = f" § {self.heading}" if self.heading else ""
+        if self.paragraph is not None:
+            return f"{section} ¶ {self.paragraph}"
+        if self.source_line is not None:     # HTML: the nearest heading is enough beside a source line
+            return f":{self.source_line} § {self.heading.rsplit(' > ', 1)[-1]}" if self.heading else f":{self.source_line}"
+        lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
+        return f":{lines}"
 
     @property
     def citation(self) -> str:
-        """`file:line_start-line_end` (or `file:line` for one line)."""
-        lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
-        return f"{self.file}:{lines}"
+        """The file and its locator: `file:12-18`, `page.html:212 § Copying files`, `report.pdf p. iv`..."""
+        return f"{self.file}{self.locator}"
 
 
 class TokenCounter(Protocol):
@@ -178,7 +200,6 @@ def _cut_long(
 
 
 def _passage(document: Document, start: int, end: int) -> Passage:
-    text = document.text
-    line_start = text.count("\n", 0, start) + 1
-    line_end = line_start + text.count("\n", start, end)
-    return Passage(document.name, start, end, line_start, line_end, text[start:end])
+    region = document.region_at(start)
+    return Passage(document.name, start, end, document.line_of(start), document.line_of(end), document.text[start:end],
+                   region.page, region.page_label, region.heading, region.source_line, region.paragraph)

@@ -100,8 +100,9 @@ def console(stderr: bool = False) -> Console:
 
 
 def _shown(text: str) -> str:
-    """Passage text for the terminal: inert, and without the source's indentation of inner lines."""
-    return re.sub(r"\n[ \t]+", "\n", terminal_safe(text))
+    """Passage text for the terminal: inert, a lone CR shown as the line break it is, the source's
+    indentation kept (code stays readable)."""
+    return terminal_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def highlight_terms(question: str) -> list[str]:
@@ -109,21 +110,49 @@ def highlight_terms(question: str) -> list[str]:
     return sorted({t for t in tokenize(question) if t not in _STOP_WORDS}, key=len, reverse=True)
 
 
-def hit_text(hit: Hit, question: str, explain: bool = False) -> Group:
-    """A hit as rich renderables: a header line (rank, citation, score), the passage, its answer marked."""
+#: Sentences shown on each side of the answering sentence in the compact (default) display.
+CONTEXT_SENTENCES = 1
+
+
+def excerpt(hit: Hit) -> tuple[int, int]:
+    """The part of a hit's passage shown by default, as offsets into `hit.passage.text`: the answering
+    sentence (else the first sentence) with a sentence of context either side."""
+    from qa.passages import sentence_spans
+
+    p = hit.passage
+    sentences = sentence_spans(p.text, 0, len(p.text)) or [(0, len(p.text))]
+    if hit.answer_start is not None and hit.answer_end is not None:
+        a, b = hit.answer_start - p.start, hit.answer_end - p.start
+        inside = [i for i, (s, e) in enumerate(sentences) if s < b and a < e] or [0]
+    else:
+        inside = [0]
+    first = max(0, inside[0] - CONTEXT_SENTENCES)
+    last = min(len(sentences) - 1, inside[-1] + CONTEXT_SENTENCES)
+    return sentences[first][0], sentences[last][1]
+
+
+def hit_text(hit: Hit, question: str, explain: bool = False, full: bool = False) -> Group:
+    """A hit as rich renderables: a header line (rank, citation, score), then the answering sentence with a
+    sentence either side (`full`: the whole passage), the answer marked and the question's words highlighted."""
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
     header.append(visible(hit.citation), style="bold cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
     p = hit.passage
+    shown_start, shown_end = (0, len(p.text)) if full else excerpt(hit)
     body = Text()
+    if shown_start > 0:
+        body.append("[...] ", style="dim")
     if hit.answer_start is not None and hit.answer_end is not None:
-        a, b = hit.answer_start - p.start, hit.answer_end - p.start
-        body.append(_shown(p.text[:a]))
+        a = min(max(hit.answer_start - p.start, shown_start), shown_end)
+        b = min(max(hit.answer_end - p.start, a), shown_end)
+        body.append(_shown(p.text[shown_start:a]))
         body.append(_shown(p.text[a:b]), style="bold underline")
-        body.append(_shown(p.text[b:]))
+        body.append(_shown(p.text[b:shown_end]))
     else:
-        body.append(_shown(p.text))
+        body.append(_shown(p.text[shown_start:shown_end]))
+    if shown_end < len(p.text):
+        body.append(" [...]", style="dim")
     terms = highlight_terms(question)
     if terms:
         pattern = r"(?<![^\W_])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![^\W_])"
@@ -146,8 +175,8 @@ def explanation(hit: Hit) -> str:
     return f"{dense} · {bm25}{fused}"
 
 
-def answer_renderable(answer: Answer, explain: bool = False) -> Group:
-    """All hits for a question, under a warning when none of them answers it."""
+def answer_renderable(answer: Answer, explain: bool = False, full: bool = False) -> Group:
+    """All hits for a question, under a warning when none of them answers it (`full`: whole passages)."""
     parts: list[Any] = []
     verdict = answer.verdict
     if answer.answered is False and verdict is not None:
@@ -159,7 +188,7 @@ def answer_renderable(answer: Answer, explain: bool = False) -> Group:
         parts.append(Text(verdict_explanation(verdict), style="dim"))
     if not answer.hits:
         parts.append(Text("No passage matches that question.", style="yellow"))
-    parts += [hit_text(hit, answer.question, explain) for hit in answer.hits]
+    parts += [hit_text(hit, answer.question, explain, full) for hit in answer.hits]
     return Group(*parts)
 
 
@@ -189,6 +218,12 @@ def hit_json(hit: Hit, explain: bool = False) -> dict[str, Any]:
         "path": hit.path,
         "line_start": p.line_start,
         "line_end": p.line_end,
+        "page": p.page,
+        "page_label": p.page_label,
+        "heading": p.heading,
+        "source_line": p.source_line,
+        "paragraph": p.paragraph,
+        "citation": hit.citation,
         "start": p.start,
         "end": p.end,
         "text": p.text,
@@ -244,3 +279,14 @@ def verdict_tables(scores: dict[str, Any]) -> list[Any]:
         calibration.add_row(f"{row['from']:.1f}–{row['to']:.1f}", str(row["questions"]), str(row["right"]),
                             f"{row['share_right']:.2f}")
     return [kinds, calibration]
+
+
+def shown_renderable(shown: Any) -> Group:
+    """`qa show`: the citation, then the cited lines (marked `>`) with the lines around them, numbered."""
+    parts: list[Any] = [Text(visible(f"{shown.citation}  ({shown.file}, lines {shown.cited_first_line}-"
+                                          f"{shown.cited_last_line} of the text qa extracted)"), style="bold cyan")]
+    for number, cited, line in shown.lines():
+        row = Text(f"{'>' if cited else ' '} {number:>5} | ", style="dim")
+        row.append(_shown(line), style="bold" if cited else "")
+        parts.append(row)
+    return Group(*parts)

@@ -21,6 +21,7 @@ Type a question and press Enter. Commands:
   :k N       show N passages per answer
   :mode M    search mode: hybrid (default), dense or bm25
   :explain   show or hide why each passage ranked where it did
+  :full      show whole passages, or (again) the answering sentence with its neighbours
   :help      this help
   :quit      leave (Ctrl-D too); Ctrl-C abandons the current line"""
 
@@ -34,9 +35,9 @@ class Repl:
     """Settings and command handling, independent of where lines come from."""
 
     def __init__(self, index: Index, console: Console, k: int, mode: str,
-                 max_per_file: int | None = None, explain: bool = False) -> None:
+                 max_per_file: int | None = None, explain: bool = False, full: bool = False) -> None:
         self.index, self.console, self.k, self.mode = index, console, k, mode
-        self.max_per_file, self.explain = max_per_file, explain
+        self.max_per_file, self.explain, self.full = max_per_file, explain, full
 
     def handle(self, line: str, echo: bool = False) -> bool:
         """Act on one line; False means leave."""
@@ -53,7 +54,7 @@ class Repl:
             self.console.print(Text(f"error: {error}", style="red"))
             return True
         self.warn()
-        self.console.print(answer_renderable(answer, self.explain))
+        self.console.print(answer_renderable(answer, self.explain, self.full))
         return True
 
     def command(self, line: str) -> bool:
@@ -66,6 +67,9 @@ class Repl:
         elif name == "explain":
             self.explain = not self.explain if not argument else argument == "on"
             self.console.print(Text(f"explain = {'on' if self.explain else 'off'}", style="dim"))
+        elif name == "full":
+            self.full = not self.full if not argument else argument == "on"
+            self.console.print(Text(f"full = {'on' if self.full else 'off'}", style="dim"))
         elif name == "k" and re.fullmatch(r"[0-9]+", argument) and int(argument) > 0:
             self.k = int(argument)
             self.console.print(Text(f"k = {self.k}", style="dim"))
@@ -85,9 +89,9 @@ class Repl:
 
 
 def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None,
-        max_per_file: int | None = None, explain: bool = False) -> int:
+        max_per_file: int | None = None, explain: bool = False, full: bool = False) -> int:
     """The loop. On a terminal: prompt, line editing and history; otherwise one question a line."""
-    repl = Repl(index, console, k, mode, max_per_file, explain)
+    repl = Repl(index, console, k, mode, max_per_file, explain, full)
     if not sys.stdin.isatty() and read_line is None:
         for line in sys.stdin:
             if not repl.handle(line, echo=True):

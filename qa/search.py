@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,10 +34,9 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        """`path:line_start-line_end`, checkable by anyone with the file."""
-        p = self.passage
-        lines = f"{p.line_start}" if p.line_start == p.line_end else f"{p.line_start}-{p.line_end}"
-        return f"{self.path}:{lines}"
+        """The openable path and the passage's locator (`path:12-18`, `page.html:212 § Heading`, `a.pdf p. iv`...);
+        `qa show CITATION` prints it with its context."""
+        return f"{self.path}{self.passage.locator}"
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,9 @@ class Answer:
 def merged(first: Passage, second: Passage, source: str) -> Passage:
     """One passage spanning two overlapping or adjacent passages of the same file."""
     start, end = min(first.start, second.start), max(first.end, second.end)
-    return Passage(first.file, start, end, min(first.line_start, second.line_start),
-                   max(first.line_end, second.line_end), source[start:end])
+    earlier = first if first.start <= second.start else second     # its locator (page, heading...) is the citation's
+    return replace(earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
+                   line_end=max(first.line_end, second.line_end), text=source[start:end])
 
 
 #: Below this many passages, dense search is exact (a flat scan); above, an inverted-file index.

@@ -35,6 +35,7 @@ from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
 from qa.ownership import OWNER, check, claim, make_owned_folder, remove_owned
 from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE
+from qa.sources.document import Region
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -44,6 +45,10 @@ SENTENCE_VECTORS = "sentences.npy"
 
 #: Files read only by dense search: checksummed when they are loaded, not on every open.
 LOADED_LATER = (*ONNX_FILES, APPROXIMATE_FILE)
+
+#: Passage fields stored in passages.sqlite, in Passage's order (locator fields are NULL where a format has none).
+PASSAGE_COLUMNS = ("file", "start", "end", "line_start", "line_end", "text",
+                   "page", "page_label", "heading", "source_line", "paragraph")
 
 #: Sentence spans (file, start, end) and their vectors, row for row.
 Sentences = tuple[list[tuple[str, int, int]], np.ndarray]
@@ -124,6 +129,7 @@ def write_generation(
     bm25: BM25,
     extra: dict[str, Path] | None = None,
     sentences: Sentences | None = None,
+    regions: dict[str, list[Region]] | None = None,
 ) -> Path:
     """Write a complete index beside the current one, then make it current in one rename.
 
@@ -135,7 +141,7 @@ def write_generation(
     previous = index_dir / pointer_file.read_text(encoding="utf-8").strip() if pointer_file.is_file() else None
     temporary = make_owned_folder(index_dir, ".tmp-", index_id)
     try:
-        _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [])
+        _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [], regions or {})
         if vectors is not None:
             np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
         if sentences is not None:   # half precision: enough to pick a sentence, half the disk
@@ -168,7 +174,7 @@ def write_generation(
 
 def _write_passages(
     path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str],
-    sentences: list[tuple[str, int, int]],
+    sentences: list[tuple[str, int, int]], regions: dict[str, list[Region]],
 ) -> None:
     db = sqlite3.connect(path)
     try:
@@ -176,18 +182,21 @@ def _write_passages(
             """
             CREATE TABLE passages (
                 row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-                line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, text TEXT NOT NULL);
+                line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, text TEXT NOT NULL,
+                page INTEGER, page_label TEXT, heading TEXT, source_line INTEGER, paragraph INTEGER);
             CREATE TABLE files (
                 path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 first_row INTEGER NOT NULL, count INTEGER NOT NULL);
             CREATE TABLE documents (path TEXT PRIMARY KEY, text TEXT NOT NULL);
             CREATE TABLE sentences (row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL,
                                     end INTEGER NOT NULL);
+            CREATE TABLE regions (file TEXT NOT NULL, start INTEGER NOT NULL, page INTEGER, page_label TEXT,
+                                  heading TEXT, source_line INTEGER, paragraph INTEGER);
             """
         )
         db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((row, p.file, p.start, p.end, p.line_start, p.line_end, p.text) for row, p in enumerate(passages)),
+            f"INSERT INTO passages VALUES (?, {', '.join('?' * len(PASSAGE_COLUMNS))})",
+            ((row, *(getattr(p, column) for column in PASSAGE_COLUMNS)) for row, p in enumerate(passages)),
         )
         db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
@@ -196,6 +205,10 @@ def _write_passages(
         db.executemany("INSERT INTO documents VALUES (?, ?)", texts.items())
         db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?)", ((row, *key) for row, key in enumerate(sentences)))
         db.execute("CREATE INDEX sentences_by_span ON sentences (file, start)")
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       ((file, r.start, r.page, r.page_label, r.heading, r.source_line, r.paragraph)
+                        for file, found in regions.items() for r in found))
+        db.execute("CREATE INDEX regions_by_file ON regions (file, start)")
         db.commit()
     finally:
         db.close()
@@ -363,7 +376,7 @@ class StoredIndex:
         found = {
             row: Passage(*rest)
             for row, *rest in self._db.execute(
-                f"SELECT row, file, start, end, line_start, line_end, text FROM passages WHERE row IN ({marks})", rows
+                f"SELECT row, {', '.join(PASSAGE_COLUMNS)} FROM passages WHERE row IN ({marks})", rows
             )
         }
         return [found[row] for row in rows]
@@ -377,10 +390,16 @@ class StoredIndex:
                 self._texts.pop(next(iter(self._texts)))
         return self._texts[path]
 
+    def regions(self, path: str) -> list[Region]:
+        """Where each part of a file's extracted text came from (pages, blocks), in text order."""
+        return [Region(*row) for row in self._db.execute(
+            "SELECT start, page, page_label, heading, source_line, paragraph FROM regions WHERE file = ? ORDER BY start",
+            (path,))]
+
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""
         return [Passage(*r) for r in self._db.execute(
-            "SELECT file, start, end, line_start, line_end, text FROM passages ORDER BY row")]
+            f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM passages ORDER BY row")]
 
 
 def _first_line(error: BaseException) -> str:

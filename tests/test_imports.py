@@ -1,4 +1,5 @@
-"""Start-up stays light: `qa --help` and BM25 answers never import torch."""
+"""Start-up stays light: `qa --help` and answers never import torch or a format library (trafilatura, pypdf,
+python-docx, lxml)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers",
+                           "trafilatura", "pypdf", "docx", "lxml") if m in sys.modules)
 print("HEAVY:" + ",".join(heavy), file=sys.stderr)
 sys.exit(code)
 """
@@ -60,3 +62,16 @@ def test_the_probe_would_notice_torch(tmp_path: Path, fake_model: Path):
     code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(model))
     assert (tmp_path / "ix" / "CURRENT").is_file()    # exporting the model needs torch
     assert code == 0 and "torch" in heavy.split(",")
+
+
+def test_the_probe_would_notice_format_libraries(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "page.html").write_text("<html><body><article><p>Barn owls hunt mice at night over the fields "
+                                      "near the river, and they nest in old barns.</p></article></body></html>")
+    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"))
+    assert code == 0 and {"trafilatura", "lxml"} <= set(heavy.split(",")) and "pypdf" not in heavy
+
+
+def test_show_imports_no_format_library(seeds_index: Path):
+    assert heavy_modules("show", "seeds/004_bc3bbd6dfccf26ec.txt:5-7", "--index", str(seeds_index)) == (0, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.documents import read
+from qa.sources import read
 from qa.embedder import model_folder
 from qa.passages import WordPieceCounter, split_document
 from tests.conftest import SEEDS

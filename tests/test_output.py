@@ -25,10 +25,10 @@ def forged_index(tmp_path: Path, fake_model: Path) -> tuple[Path, Path]:
     (corpus / FORGED).write_text("Barn owls hunt mice at night over the meadow.\n", encoding="utf-8")
     (corpus / "plain.txt").write_text("Tawny owls call at dusk.\n", encoding="utf-8")
     (corpus / SKIPPED).write_text("a,b\n", encoding="utf-8")
-    built = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
+    built = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model), "--verbose")
     assert built.returncode == 0, built.stderr
     assert built.stderr.count("\n") == 1, "one line for the skipped file"
-    assert f"skipped {visible(SKIPPED)}: not a .txt or .md file" in built.stderr
+    assert f"skipped {visible(SKIPPED)}: a .csv file" in built.stderr
     return corpus, tmp_path / "ix"
 
 
@@ -82,9 +82,9 @@ def test_piped_output_is_plain_unwrapped_and_unpadded(fake_seeds_index: Path, co
     line = longest_source_line()
     assert len(line) > 300
     question = line[:120]
-    args = ["ask", question] if command == "ask" else ["repl"]
+    args = ["ask", question, "--full"] if command == "ask" else ["repl"]
     result = run_qa(*args, "--mode", "bm25", "-k", "1", "--index", str(fake_seeds_index),
-                    stdin=question + "\n", env={"COLUMNS": "", "FORCE_COLOR": "", "TERM": "xterm-256color"})
+                    stdin=(question + "\n") if command == "ask" else f":full\n{question}\n", env={"COLUMNS": "", "FORCE_COLOR": "", "TERM": "xterm-256color"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     passage = max((row for row in lines if row.startswith("    ")), key=len)
@@ -94,8 +94,8 @@ def test_piped_output_is_plain_unwrapped_and_unpadded(fake_seeds_index: Path, co
 
 
 def test_piped_output_honours_columns(fake_seeds_index: Path):
-    result = run_qa("ask", longest_source_line()[:120], "--mode", "bm25", "-k", "1", "--index", str(fake_seeds_index),
-                    env={"COLUMNS": "60"})
+    result = run_qa("ask", longest_source_line()[:120], "--full", "--mode", "bm25", "-k", "1",
+                    "--index", str(fake_seeds_index), env={"COLUMNS": "60"})
     lines = result.stdout.splitlines()
     assert max(len(row) for row in lines) <= 60 and len(lines) > 10
     assert all(not row.endswith(" ") for row in lines)

@@ -319,14 +319,16 @@ def test_bad_documents_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: 
     (corpus / "sub").mkdir()
     (corpus / "sub" / "cycle").symlink_to(corpus, target_is_directory=True)
     (corpus / "locked.txt").write_text("A secret sentence about owls.\n")
-    real_read_bytes = Path.read_bytes
+    import qa.sources
 
-    def read_bytes(self: Path) -> bytes:   # as root, chmod cannot make a file unreadable
-        if self.name == "locked.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    real_read_bytes = qa.sources.read_bytes
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def read_bytes(path: Path, limit: float | None = None) -> bytes:   # as root, chmod cannot make a file unreadable
+        if path.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path, limit)
+
+    monkeypatch.setattr(qa.sources, "read_bytes", read_bytes)
     report = Index.build([corpus, tmp_path / "does-not-exist"], tmp_path / "ix", model=str(fake_model))
     reasons = {s.path.split("/")[-1]: s.reason for s in report.skipped}
     assert reasons["image.txt"] == "binary, not text"
@@ -354,7 +356,8 @@ def test_the_cli_summary_has_one_line_per_skipped_file(tmp_path: Path, fake_mode
     result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert result.returncode == 0
     assert sorted(line for line in result.stderr.splitlines() if line.startswith("skipped")) == [
-        "skipped data.csv: not a .txt or .md file", "skipped empty.txt: empty"]
+        "skipped empty.txt: empty"]
+    assert "1 other file skipped: .csv 1 (qa index --verbose lists them)" in result.stderr.splitlines()
     assert "2 skipped" in result.stdout
 
 
@@ -363,7 +366,7 @@ def test_a_corpus_with_nothing_readable_is_an_error(tmp_path: Path):
     corpus.mkdir()
     (corpus / "empty.txt").write_bytes(b"")
     result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"))
-    assert result.returncode == 1 and "No readable .txt or .md files" in result.stderr
+    assert result.returncode == 1 and "No readable documents" in result.stderr
     assert not (tmp_path / "ix" / "CURRENT").exists()
 
 

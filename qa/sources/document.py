@@ -1,0 +1,99 @@
+"""The records every reader produces: a Document, its content paragraphs, and where each part came from."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: A line ends at CR LF, LF, or a lone CR (old Mac files): each is one line break.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A run of content text: `text[start:end]`, in block `block` (junk, headings and pages separate blocks)."""
+
+    start: int
+    end: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where the extracted text from `start` on came from (until the next region starts).
+
+    Every field but `start` is optional: a reader fills what its format has.
+    """
+
+    start: int
+    page: int | None = None            # PDF: 1-based page number
+    page_label: str | None = None      # PDF: the page's own label ("iv", "12"), when it has one
+    heading: str | None = None         # HTML, DOCX, Markdown: heading path, "Built-in Functions > zip"
+    source_line: int | None = None     # HTML: line of the source file where the block starts
+    paragraph: int | None = None       # DOCX: 1-based block number under its heading
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not indexed, and why. `other`: only because qa does not read its type."""
+
+    path: str
+    reason: str
+    other: bool = False
+
+
+class Unreadable(ValueError):
+    """A file that cannot be indexed; the message says why, in a few words."""
+
+
+@dataclass
+class Document:
+    """One source file: the text qa extracted from it, where the content is, and where each part came from.
+
+    For text and Markdown, `text` is the file itself (decoded, BOM removed, newlines untranslated).
+    """
+
+    path: Path                 # on disk
+    name: str                  # relative to the corpus root, with "/" separators
+    text: str
+    sha256: str
+    size: int
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    junk_lines: int = 0
+    encoding: str = "utf-8"
+    title: str | None = None
+    kind: str = "text"         # the reader's name: text, markdown, html, pdf, docx
+    regions: list[Region] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._line_starts: list[int] | None = None
+        self._region_starts = [r.start for r in self.regions]
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line of the text holding `offset` (CR LF, LF and lone CR end lines)."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in LINE_BREAK.finditer(self.text)]
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def region_at(self, offset: int) -> Region:
+        """Where the text at `offset` came from (an empty Region when the reader records nothing)."""
+        if len(self._region_starts) != len(self.regions):
+            self._region_starts = [r.start for r in self.regions]
+        position = bisect.bisect_right(self._region_starts, offset) - 1
+        return self.regions[position] if position >= 0 else Region(0)
+
+
+@dataclass
+class Extracted:
+    """What a reader returns: the text it extracted and where its content is."""
+
+    text: str
+    paragraphs: list[Paragraph]
+    junk_lines: int = 0
+    encoding: str = "utf-8"
+    title: str | None = None
+    regions: list[Region] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,98 @@
+"""Word documents (.docx) with python-docx (MIT): paragraphs and tables in document order.
+
+The extracted text is the blocks (paragraphs, headings, tables as rows of `cell | cell`) separated
+by blank lines. A heading starts a new block of passages and a new section; the citation is the
+heading path and the block's number in its section, `report.docx § Methods > Night walks ¶ 2`
+(¶ 1 is the heading with what follows it; blocks before the first heading count from the start).
+The "Title" paragraph is the document's title, not part of heading paths. python-docx is imported
+here, so only when a .docx file is read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from qa.sources.document import Extracted, Paragraph, Region, Unreadable
+
+_HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+
+
+def read(data: bytes) -> Extracted:
+    """The paragraphs and tables of a .docx file, with heading paths and paragraph numbers."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise Unreadable(f"not a Word document qa can read ({str(error).splitlines()[0][:100] or type(error).__name__})") from None
+    builder = _Builder()
+    title = (document.core_properties.title or "").strip() or None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            rows = []
+            for row in item.rows:
+                cells: list[str] = []
+                for cell in row.cells:            # merged cells repeat: show each once
+                    text = " ".join(cell.text.split())
+                    if not cells or cells[-1] != text:
+                        cells.append(text)
+                rows.append(" | ".join(cells))
+            builder.add("\n".join(r for r in rows if r.strip(" |")))
+            continue
+        text = " ".join(item.text.split())
+        style = (item.style.name if item.style is not None else "") or ""
+        level = _HEADING_STYLE.match(style)
+        if style.lower() == "title":
+            title = title or text
+            builder.add(text)
+        elif level and text:
+            builder.heading(int(level.group(1)), text)
+        else:
+            builder.add(text)
+    if title is None and builder.path_seen:
+        title = builder.path_seen[0]
+    return Extracted("".join(builder.parts), builder.paragraphs, 0, "utf-8", title, builder.regions)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.paragraphs: list[Paragraph] = []
+        self.regions: list[Region] = []
+        self.block = 0
+        self.path: list[tuple[int, str]] = []
+        self.path_seen: list[str] = []
+        self.number = 0           # blocks in the current section
+        self.pending_heading = False
+
+    def heading(self, level: int, text: str) -> None:
+        while self.path and self.path[-1][0] >= level:
+            self.path.pop()
+        self.path.append((level, text))
+        self.path_seen.append(text)
+        self.block += 1
+        self.number = 0
+        self.add(text)
+        self.pending_heading = True
+
+    def add(self, text: str) -> None:
+        if not text.strip():
+            return
+        if self.pending_heading:     # the heading and its first block are ¶ 1 together
+            self.pending_heading = False
+        else:
+            self.number += 1
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        self.paragraphs.append(Paragraph(start, start + len(text), self.block))
+        heading = " > ".join(t for _, t in self.path) or None
+        self.regions.append(Region(start, heading=heading, paragraph=max(self.number, 1)))

@@ -1,0 +1,155 @@
+"""HTML: the main content only, as trafilatura finds it (navigation, ads, comments and footers left out).
+
+The extracted text is the content's blocks (headings, paragraphs, list items, tables, code) one
+after another, separated by blank lines. Each block records the heading path above it and the line
+of the .html file where it starts, found by locating the block's first words in the page's own
+text. The page's declared charset (`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml
+are imported here, so only when an HTML file is read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.sources.document import Extracted, Paragraph, Region, Unreadable
+
+_SPACE = re.compile(r"\s+")
+_PERMALINK = re.compile(r"\s*[¶#]\s*$")          # Sphinx and other generators end headings with a link mark
+_SKIPPED_TAGS = {"script", "style", "noscript", "template"}
+
+
+def read(data: bytes) -> Extracted:
+    """The main content of an HTML page, with its title, heading paths and source lines."""
+    import trafilatura
+    from lxml import etree
+    from trafilatura.utils import load_html
+
+    tree = load_html(data)
+    if tree is None:
+        raise Unreadable("not an HTML page qa can parse")
+    lines = _SourceText(tree)
+    xml = trafilatura.extract(tree, output_format="xml", include_comments=False, include_tables=True,
+                              include_formatting=False, with_metadata=True, favor_recall=True)
+    if not xml:
+        raise Unreadable("no main content found in the page")
+    document = etree.fromstring(xml.encode("utf-8"))
+    builder = _Builder(lines)
+    for element in document.iter("main"):
+        builder.walk(element)
+    title = _PERMALINK.sub("", (document.get("title") or "").strip()) or builder.first_heading
+    return Extracted("".join(builder.parts), builder.paragraphs, 0, "utf-8", title or None, builder.regions)
+
+
+class _SourceText:
+    """The page's text, whitespace collapsed, with the source line of every stretch of it."""
+
+    def __init__(self, tree: object) -> None:
+        from lxml import etree
+
+        pieces: list[str] = []
+        self.starts: list[int] = []
+        self.lines: list[int] = []
+        length = 0
+        body = tree.find(".//body")   # type: ignore[attr-defined]
+        for event, element in etree.iterwalk(body if body is not None else tree, events=("start", "end")):
+            tag = element.tag if isinstance(element.tag, str) else ""
+            piece = element.text if event == "start" else element.tail
+            if event == "start" and tag.lower() in _SKIPPED_TAGS:
+                piece = None
+            if piece:
+                normal = _SPACE.sub(" ", piece)
+                if normal.startswith(" ") and (not pieces or pieces[-1].endswith(" ")):
+                    normal = normal[1:]
+                if not normal:
+                    continue
+                self.starts.append(length)
+                self.lines.append(element.sourceline or 0)
+                pieces.append(normal)
+                length += len(normal)
+        self.text = "".join(pieces)
+        self.cursor = 0
+
+    def line_of(self, block: str) -> int | None:
+        """The source line where `block` (extracted text) starts, searching forward from the last block found."""
+        import bisect
+
+        normal = _SPACE.sub(" ", block).strip()
+        for key, since in ((normal[:40], self.cursor), (normal[:16], self.cursor), (normal[:40], 0)):
+            if not key:
+                return None
+            found = self.text.find(key, since)
+            if found >= 0:
+                self.cursor = found
+                line = self.lines[bisect.bisect_right(self.starts, found) - 1]
+                return line or None
+        return None
+
+
+class _Builder:
+    """Turns trafilatura's XML into the extracted text, paragraphs and regions."""
+
+    def __init__(self, source: _SourceText) -> None:
+        self.source = source
+        self.parts: list[str] = []
+        self.length = 0
+        self.paragraphs: list[Paragraph] = []
+        self.regions: list[Region] = []
+        self.block = 0
+        self.path: list[tuple[int, str]] = []
+        self.first_heading: str | None = None
+
+    def walk(self, element: object) -> None:
+        for child in element:   # type: ignore[attr-defined]
+            tag = child.tag
+            if tag == "head":
+                self.heading(child)
+            elif tag in ("p", "quote") and not len(child.findall("p")):
+                self.add(_flat(child))
+            elif tag == "code" or tag == "pre":
+                self.add("".join(child.itertext()).strip("\n"), verbatim=True)
+            elif tag == "table":
+                rows = [" | ".join(_flat(cell) for cell in row.iter("cell")) for row in child.iter("row")]
+                self.add("\n".join(row for row in rows if row.strip()), verbatim=True)
+            elif tag == "item" and not any(c.tag in ("p", "list", "code", "table", "quote") for c in child):
+                self.add(_flat(child))
+            elif tag in ("graphic", "ref", "lb"):
+                continue
+            elif len(child):
+                if (child.text or "").strip():
+                    self.add(_SPACE.sub(" ", child.text).strip())
+                self.walk(child)
+            elif "".join(child.itertext()).strip():
+                self.add(_flat(child))
+
+    def heading(self, element: object) -> None:
+        text = _PERMALINK.sub("", _flat(element))
+        if not text:
+            return
+        rend = element.get("rend") or "h2"   # type: ignore[attr-defined]
+        level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
+        while self.path and self.path[-1][0] >= level:
+            self.path.pop()
+        self.path.append((level, text))
+        self.first_heading = self.first_heading or text
+        self.block += 1
+        self.add(text)
+
+    def add(self, text: str, verbatim: bool = False) -> None:
+        text = text if verbatim else _SPACE.sub(" ", text).strip()
+        if not text.strip():
+            return
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        lead = len(text) - len(text.lstrip())
+        self.paragraphs.append(Paragraph(start + lead, start + len(text.rstrip()), self.block))
+        heading = " > ".join(t for _, t in self.path) or None
+        line = self.source.line_of(text) or (self.regions[-1].source_line if self.regions else None)
+        self.regions.append(Region(start, heading=heading, source_line=line))
+
+
+def _flat(element: object) -> str:
+    return _SPACE.sub(" ", "".join(element.itertext())).strip()   # type: ignore[attr-defined]

@@ -1,0 +1,129 @@
+"""The Python 3.11 docs indexed as HTML (trafilatura) and as text (the benchmark's own HTML->text
+converter), side by side: retrieval quality (`qa eval`) and what reading and extracting costs.
+
+Corpus: every tutorial page plus the library pages the question sets cite, from the unpacked Debian
+python3.11-doc package at PYDOC, keeping only pages whose text form is at most MAX_KB kilobytes (the whole
+library is too slow to embed twice on a shared 2-core machine); questions whose gold pages are all left
+out are dropped, and the script says how many.
+Questions: the ingest branch's pydoc question sets (copied here as pydoc-formats-*.jsonl, written for the
+text form; their gold files are renamed .txt -> .html for the HTML form). Neither set was used to build
+or tune the HTML reader.
+
+    python tests/bench/html_vs_text.py [WORK_FOLDER]       # default /tmp/qa-html-vs-text
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
+
+from corpora import html_to_text  # noqa: E402
+
+from qa import Index  # noqa: E402
+from qa.evaluate import evaluate, load_questions  # noqa: E402
+from qa.sources import discover, read  # noqa: E402
+
+PYDOC = Path("/tmp/pydoc/x/usr/share/doc/python3.11/html")
+SETS = [HERE / "pydoc-formats-tune.jsonl", HERE / "pydoc-formats-heldout.jsonl"]
+MAX_KB = 40
+
+
+def pages() -> list[str]:
+    cited = {g["file"].removesuffix(".txt") + ".html"
+             for path in SETS for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+             for g in json.loads(line)["gold"]}
+    tutorial = {p.relative_to(PYDOC).as_posix() for p in (PYDOC / "tutorial").glob("*.html")}
+    return sorted(cited | tutorial)
+
+
+def make_corpora(work: Path) -> tuple[Path, Path]:
+    html, text = work / "html", work / "text"
+    for folder in (html, text):
+        shutil.rmtree(folder, ignore_errors=True)
+    for page in pages():
+        source = PYDOC / page
+        converted = html_to_text(source.read_text(encoding="utf-8"))
+        if len(converted.encode("utf-8")) > MAX_KB * 1000:
+            continue
+        (html / page).parent.mkdir(parents=True, exist_ok=True)
+        (text / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, html / page)
+        (text / page).with_suffix(".txt").write_text(converted, encoding="utf-8")
+    return html, text
+
+
+def reading_seconds(folder: Path) -> tuple[float, int]:
+    root, files, _ = discover([folder])
+    started = time.perf_counter()
+    characters = sum(len(read(path, root).text) for path in files)
+    return time.perf_counter() - started, characters
+
+
+def question_file(path: Path, suffix: str, work: Path, kept: set[str]) -> Path:
+    """The questions whose gold pages are in the corpus, gold files renamed to `suffix`."""
+    out = work / f"{path.stem}{suffix}.jsonl"
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            item["gold"] = [g for g in item["gold"] if g["file"] in kept]
+            if not item["gold"]:
+                continue
+            for gold in item["gold"]:
+                gold["file"] = gold["file"].removesuffix(".txt") + suffix
+            lines.append(json.dumps(item, ensure_ascii=False))
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def main() -> None:
+    work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/qa-html-vs-text")
+    work.mkdir(parents=True, exist_ok=True)
+    html, text = make_corpora(work)
+    kept = {p.relative_to(text).as_posix() for p in text.rglob("*.txt")}
+    total = sum(1 for path in SETS for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    asked = sum(len(load_questions(question_file(path, ".txt", work, kept))) for path in SETS)
+    print(f"{len(kept)} pages of {len(pages())} (tutorial/ and the library pages the questions cite, "
+          f"text form <= {MAX_KB} KB); {asked} of {total} questions have their answer in them", flush=True)
+    results: dict[str, dict[str, object]] = {}
+    for form, folder, suffix in (("text", text, ".txt"), ("html", html, ".html")):
+        reading, characters = reading_seconds(folder)
+        index_dir = work / f"index-{form}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        started = time.perf_counter()
+        report = Index.build([folder], index_dir)
+        build = time.perf_counter() - started
+        index = Index.open(index_dir)
+        scores = {path.stem: evaluate(index, load_questions(question_file(path, suffix, work, kept)),
+                                      modes=("hybrid",))["hybrid"]
+                  for path in SETS}
+        results[form] = {"read": reading, "characters": characters, "build": build, "passages": report.passages,
+                         "scores": scores}
+        print(f"{form}: read+extract {reading:.1f} s, build {build:.1f} s, {report.passages} passages, "
+              f"{characters} characters", flush=True)
+    print("\n| question set | form | MRR@10 | recall@1 | recall@5 | recall@10 |\n|---|---|---|---|---|---|")
+    for path in SETS:
+        for form in ("text", "html"):
+            s = results[form]["scores"][path.stem]   # type: ignore[index]
+            print(f"| {path.stem} ({s.answerable}) | {form} | {s.mrr(10):.3f} | {s.recall(1):.2f} | "
+                  f"{s.recall(5):.2f} | {s.recall(10):.2f} |")
+    text_build = float(results["text"]["build"])  # type: ignore[arg-type]
+    extra = float(results["html"]["read"]) - float(results["text"]["read"])  # type: ignore[arg-type]
+    print(f"\nReading+extracting HTML: {results['html']['read']:.1f} s; reading the text form: "
+          f"{results['text']['read']:.1f} s; the difference is {100 * extra / text_build:.1f}% of the text "
+          f"form's build ({text_build:.1f} s; HTML build {results['html']['build']:.1f} s).")
+    for form in ("text", "html"):
+        for path in SETS:
+            s = results[form]["scores"][path.stem]   # type: ignore[index]
+            for miss in s.misses:
+                print(f"  {form} {miss['id']} rank {miss['rank']}: {miss['question'][:70]} -> {miss['first']}")
+
+
+if __name__ == "__main__":
+    main()

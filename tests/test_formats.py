@@ -1,0 +1,113 @@
+"""A mixed folder end to end: every format indexed, cited, and every citation opens with `qa show`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa import Index
+from qa.show import show
+from tests.conftest import SEEDS, run_qa
+from tests.fixtures.make import report_docx, report_pdf, scanned_pdf
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mixed") / "docs"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(FIXTURES / "article.html", folder / "article.html")
+    shutil.copy(FIXTURES / "cp1252.html", folder / "cafe.html")
+    (folder / "report.pdf").write_bytes(report_pdf(broken_page=1))
+    (folder / "scan.pdf").write_bytes(scanned_pdf())
+    (folder / "survey.docx").write_bytes(report_docx())
+    (folder / "notes.md").write_text("---\ntitle: Owl notes\n---\n# Owls\n\nLong-eared owls roost in dense conifers.\n")
+    (folder / "mac.txt").write_bytes(b"Little owls perch on fence posts.\rThey bob their heads when alarmed.\r")
+    shutil.copy(SEEDS / "004_bc3bbd6dfccf26ec.txt", folder / "sub" / "news.txt")
+    for name in ("a.png", "b.png", "c.png", "d.zip", "e"):
+        (folder / "sub" / name).write_bytes(b"\x00")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    index_dir = tmp_path_factory.mktemp("mixed-index") / "ix"
+    result = run_qa("index", str(corpus), "--index", str(index_dir))
+    assert result.returncode == 0, result.stderr
+    return index_dir, result
+
+
+def test_mixed_folder_summary(built):
+    _, result = built
+    assert "Indexed 7 files" in result.stdout
+    lines = result.stderr.splitlines()
+    assert "5 other files skipped: .png 3, .zip 1, (no suffix) 1 (qa index --verbose lists them)" in lines
+    assert not any(line.startswith("skipped sub/a.png") for line in lines)
+    assert any(line.startswith("skipped scan.pdf: no text layer") for line in lines)
+    assert any(line.startswith("note: report.pdf: page ii could not be read") for line in lines)
+
+
+def test_verbose_lists_the_other_files(built, corpus: Path):
+    index_dir, _ = built
+    result = run_qa("index", str(corpus), "--index", str(index_dir), "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert "skipped sub/a.png: a .png file" in result.stderr and "other files skipped" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def index(built):
+    return Index.open(built[0])
+
+
+def test_every_format_is_cited_in_its_own_terms(index):
+    citations = {p.file: [] for p in index.stored.all_passages()}
+    for p in index.stored.all_passages():
+        citations[p.file].append(p.citation)
+    assert set(citations) == {"article.html", "cafe.html", "report.pdf", "survey.docx", "notes.md", "mac.txt",
+                              "sub/news.txt"}
+    assert "report.pdf p. i" in citations["report.pdf"] and "report.pdf p. 2" in citations["report.pdf"]
+    assert any(c.startswith("article.html:") and "§ Why the owls came back" in c for c in citations["article.html"])
+    assert "survey.docx § Methods > Night walks ¶ 1" in citations["survey.docx"]
+    assert citations["mac.txt"] == ["mac.txt:1-2"]
+    assert all(c.startswith("notes.md:") for c in citations["notes.md"])
+
+
+def test_every_citation_opens_to_text_containing_the_passage(index):
+    for passage in index.stored.all_passages():
+        citation = index.source_path(passage.file) + passage.locator
+        shown = show(index, citation, context=1)
+        lines = "\n".join(line for _, _, line in shown.lines())
+        for line in passage.text.replace("\r", "\n").split("\n"):
+            assert line in lines, (citation, line)
+        assert shown.start <= passage.start and passage.end <= shown.end, citation
+
+
+@pytest.mark.parametrize("question, citation", [
+    ("Where do tawny owls stay all year?", "report.pdf p. 2"),
+    ("How long did each night walk last?", "survey.docx § Methods > Night walks ¶ 1"),
+    ("What do farmers get paid for?", "article.html:44 § Why the owls came back"),
+])
+def test_ask_json_carries_the_locator_and_show_opens_it(built, question: str, citation: str):
+    index_dir, _ = built
+    result = run_qa("ask", question, "--index", str(index_dir), "--json", "-k", "3")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)["results"]
+    hit = next(h for h in hits if h["citation"].endswith(citation))
+    assert {"page", "page_label", "heading", "source_line", "paragraph", "line_start", "line_end"} <= set(hit)
+    shown = run_qa("show", hit["citation"], "--index", str(index_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert hit["text"].split("\n")[0] in shown.stdout
+
+
+def test_show_refuses_what_is_not_a_citation_and_what_is_not_indexed(built):
+    index_dir, _ = built
+    malformed = run_qa("show", "just some words", "--index", str(index_dir))
+    assert malformed.returncode == 2 and malformed.stderr.count("\n") == 1 and "not a citation" in malformed.stderr
+    unknown = run_qa("show", "nothere.txt:3", "--index", str(index_dir))
+    assert unknown.returncode == 1 and "not in the index" in unknown.stderr
+    no_page = run_qa("show", "report.pdf p. ii", "--index", str(index_dir))      # the broken page
+    assert no_page.returncode == 1 and no_page.stderr.count("\n") == 1

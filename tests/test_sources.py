@@ -1,0 +1,254 @@
+"""Readers, one format at a time: what becomes text, what is left out, and where each part came from.
+
+No model is needed: these check the Document each reader makes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.sources import Unreadable, find_paragraphs, is_junk, read
+from qa.sources.document import Document
+from tests.fixtures.make import HEADER, encrypted_pdf, report_docx, report_pdf, scanned_pdf
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _read(tmp_path: Path, name: str, data: bytes) -> Document:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read(path, tmp_path)
+
+
+def _paragraphs(document: Document) -> list[str]:
+    return [document.text[p.start : p.end] for p in document.paragraphs]
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def test_cr_only_line_endings_are_lines(tmp_path: Path):
+    data = b"Owls hunt at night.\rThey nest in barns.\r\rThe end of the note is here.\r"
+    document = _read(tmp_path, "mac.txt", data)
+    assert _paragraphs(document) == ["Owls hunt at night.", "They nest in barns.", "The end of the note is here."]
+    starts = [document.line_of(p.start) for p in document.paragraphs]
+    assert starts == [1, 2, 4]
+    assert document.text == data.decode()             # newlines untranslated: offsets are the file's
+
+
+def test_crlf_counts_one_line_break(tmp_path: Path):
+    document = _read(tmp_path, "dos.txt", b"First line here.\r\nSecond line here.\r\n")
+    assert [document.line_of(p.start) for p in document.paragraphs] == [1, 2]
+
+
+@pytest.mark.parametrize("bom, codec", [(codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")])
+def test_utf16_with_a_bom_is_read_as_text(tmp_path: Path, bom: bytes, codec: str):
+    text = "Tawny owls call at night.\nLe café est ouvert.\n"
+    document = _read(tmp_path, "wide.txt", bom + text.encode(codec))
+    assert document.text == text
+    assert _paragraphs(document) == ["Tawny owls call at night.", "Le café est ouvert."]
+
+
+def test_binary_is_still_refused(tmp_path: Path):
+    with pytest.raises(Unreadable, match="binary"):
+        _read(tmp_path, "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+
+
+# --- junk rules that no longer eat content ------------------------------------------------
+
+
+@pytest.mark.parametrize("line", [
+    "Copyright law protects the expression of ideas, not the ideas themselves.",
+    "## Download",
+    "## Contact",
+    "## Privacy policy",
+    "2020",
+    "3.14159",
+    "cat access.log | grep owl | sort | uniq -c",
+    "a | b | c | d",
+    "{",
+    "}",
+    "    return x;",
+])
+def test_content_lines_are_not_junk(line: str):
+    assert not is_junk(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Copyright © 2024 Riverside Gazette Ltd. All rights reserved.",
+    "Copyright 2001-2023 Python Software Foundation",
+    "Home | News | Sport | Weather | Contact us",
+    "Share",
+    "Back to top",
+    "----",
+])
+def test_chrome_lines_are_still_junk(line: str):
+    assert is_junk(line)
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+MARKDOWN = """---
+title: "Owl notes"
+tags: [owls, birds]
+---
+# Barn owls
+
+Barn owls hunt voles.
+
+## Download
+
+Get the survey data from the trust.
+
+| Species | Nests |
+|---------|-------|
+| Barn owl | 23 |
+| Tawny owl | 11 |
+
+```python
+def count(nests):
+    return len(nests)
+```
+"""
+
+
+def test_markdown_front_matter_is_metadata_and_its_title_the_title(tmp_path: Path):
+    document = _read(tmp_path, "notes.md", MARKDOWN.encode())
+    assert document.title == "Owl notes"
+    assert not any("tags:" in p or "title:" in p for p in _paragraphs(document))
+
+
+def test_markdown_table_is_one_paragraph_with_its_header_and_code_keeps_indentation(tmp_path: Path):
+    document = _read(tmp_path, "notes.md", MARKDOWN.encode())
+    paragraphs = _paragraphs(document)
+    assert "| Species | Nests |\n|---------|-------|\n| Barn owl | 23 |\n| Tawny owl | 11 |" in paragraphs
+    assert "def count(nests):\n    return len(nests)" in paragraphs
+    assert "## Download" in paragraphs and "Get the survey data from the trust." in paragraphs
+
+
+def test_markdown_headings_give_the_heading_path(tmp_path: Path):
+    document = _read(tmp_path, "notes.md", MARKDOWN.encode())
+    offset = document.text.index("Get the survey")
+    assert document.region_at(offset).heading == "Barn owls > Download"
+    blocks = {p.block for p in document.paragraphs if document.text[p.start:p.end].startswith(("Barn owls hunt", "Get"))}
+    assert len(blocks) == 2        # a heading starts a new block: passages do not run across it
+
+
+def test_markdown_offsets_are_the_files(tmp_path: Path):
+    document = _read(tmp_path, "notes.md", MARKDOWN.encode())
+    assert document.text == MARKDOWN
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def test_html_keeps_the_article_and_drops_navigation_ads_and_comments(tmp_path: Path):
+    document = read(FIXTURES / "article.html", FIXTURES)
+    text = document.text
+    assert document.title == "Barn owls return to the valley"
+    for kept in ("seven breeding pairs", "a single barn owl family eats more than a thousand",
+                 "Without the margins there would be nothing for the owls to eat", "copies of the files are free"):
+        assert kept in text
+    for dropped in ("Cheap flights", "Hot singles", "Most read", "Council approves", "Share on Facebook",
+                    "Otters spotted", "owlfan77", "potholes", "Leave a Reply", "will not be published",
+                    "Privacy policy", "All rights reserved", "Subscribe", "Search the Gazette"):
+        assert dropped not in text, dropped
+
+
+def test_html_blocks_know_their_heading_and_source_line(tmp_path: Path):
+    document = read(FIXTURES / "article.html", FIXTURES)
+    source = (FIXTURES / "article.html").read_text(encoding="utf-8").split("\n")
+    for paragraph in document.paragraphs:
+        region = document.region_at(paragraph.start)
+        first_words = " ".join(document.text[paragraph.start : paragraph.end].split()[:3])
+        assert first_words in re.sub(r"<[^>]+>", "", source[region.source_line - 1]), (region, first_words)
+    offset = document.text.index("copies of the files")
+    assert document.region_at(offset).heading == "Barn owls return to the valley > Copying files of the survey"
+
+
+def test_html_in_a_declared_non_utf8_charset_is_decoded_right():
+    document = read(FIXTURES / "cp1252.html", FIXTURES)
+    assert (FIXTURES / "cp1252.html").read_bytes().find("é".encode("utf-8")) == -1   # the file is really cp1252
+    assert document.title == "Le café des hiboux"
+    assert "sert un résumé de la journée avec chaque crème brûlée" in document.text
+    assert "“nos clients aiment lire" in document.text and "l’équipe" in document.text
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def test_pdf_pages_carry_their_labels_roman_then_arabic(tmp_path: Path):
+    document = _read(tmp_path, "report.pdf", report_pdf())
+    labels = [(r.page, r.page_label) for r in document.regions]
+    assert labels == [(1, "i"), (2, "ii"), (3, "1"), (4, "2"), (5, "3")]
+    offset = document.text.index("Tawny owls stay in the beech woods")
+    assert (document.region_at(offset).page, document.region_at(offset).page_label) == (4, "2")
+    blocks = {document.region_at(p.start).page: p.block for p in document.paragraphs}
+    assert len(set(blocks.values())) == 5           # a page is a block: a passage never runs across pages
+
+
+def test_pdf_without_labels_cites_page_numbers(tmp_path: Path):
+    document = _read(tmp_path, "report.pdf", report_pdf(labels=False))
+    assert [(r.page, r.page_label) for r in document.regions] == [(p, None) for p in range(1, 6)]
+
+
+def test_pdf_running_headers_footers_dropped_and_hyphens_joined(tmp_path: Path):
+    document = _read(tmp_path, "report.pdf", report_pdf())
+    content = " ".join(_paragraphs(document))
+    assert HEADER not in content and not re.search(r"Page \d of 5", content)
+    assert "recorded every hatchling" in content and "hatch-" not in document.text
+    assert "Barn owls hunt voles at night" in content
+
+
+def test_pdf_broken_page_is_skipped_with_a_note_and_the_rest_read(tmp_path: Path):
+    document = _read(tmp_path, "report.pdf", report_pdf(broken_page=1))
+    assert [r.page_label for r in document.regions] == ["i", "1", "2", "3"]
+    assert len(document.notes) == 1 and document.notes[0].startswith("page ii could not be read")
+    assert "Tawny owls stay in the beech woods" in document.text
+
+
+def test_encrypted_pdf_is_skipped_with_a_clear_message(tmp_path: Path):
+    with pytest.raises(Unreadable, match="encrypted PDF that needs a password"):
+        _read(tmp_path, "locked.pdf", encrypted_pdf())
+
+
+def test_scanned_pdf_without_text_is_skipped_with_a_clear_note(tmp_path: Path):
+    with pytest.raises(Unreadable, match="no text layer"):
+        _read(tmp_path, "scan.pdf", scanned_pdf())
+
+
+def test_not_really_a_pdf(tmp_path: Path):
+    with pytest.raises(Unreadable, match="not a PDF"):
+        _read(tmp_path, "fake.pdf", b"this is just text pretending")
+
+
+# --- DOCX ---------------------------------------------------------------------------------
+
+
+def test_docx_paragraphs_and_tables_in_order_with_heading_paths_and_numbers(tmp_path: Path):
+    document = _read(tmp_path, "survey.docx", report_docx())
+    paragraphs = _paragraphs(document)
+    assert document.title == "Owl Survey"
+    table = "Species | Nests\nBarn owl | 23\nTawny owl | 11"
+    assert paragraphs.index("The counts per species were as follows.") < paragraphs.index(table) \
+        < paragraphs.index("Barn owls nested mostly in old barns near the river.")
+    located = {text: (document.region_at(p.start).heading, document.region_at(p.start).paragraph)
+               for text, p in zip(paragraphs, document.paragraphs)}
+    assert located["Each walk lasted two hours."] == ("Methods > Night walks", 1)
+    assert located["Calls were logged with the time and the place."] == ("Methods > Night walks", 2)
+    assert located[table] == ("Results", 2)
+    assert located["This survey was run by the Owl Society in 2023."] == (None, 2)
+
+
+def test_not_really_a_docx(tmp_path: Path):
+    with pytest.raises(Unreadable, match="not a Word document"):
+        _read(tmp_path, "fake.docx", b"PK\x03\x04 not a zip at all")
+
+
+def test_find_paragraphs_still_marks_junk_blocks():
+    paragraphs, junk = find_paragraphs("Real sentence one.\nShare\nReal sentence two.\n")
+    assert junk == 1 and paragraphs[0].block != paragraphs[1].block
