@@ -51,7 +51,10 @@ def parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", parents=[where], help="build or update the index",
                                 description="Build or update the index of .txt and .md files under PATHs.")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help=f"files or folders to index (default {config.DEFAULT_CORPUS})")
+                       help=f"files or folders to index, replacing the indexed set (default: the paths the index "
+                            f"was built from, or {config.DEFAULT_CORPUS} for a new index)")
+    index.add_argument("--add", type=Path, action="append", default=[], metavar="PATH",
+                       help="add PATH to the indexed paths (repeatable)")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
                        help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
 
@@ -133,12 +136,22 @@ def _warn(index: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from qa.build_plan import plan_build
+
+    index_dir = _opt(args, "index")
+    plan = plan_build(index_dir, args.paths, args.add, args.model)
+    _build_and_report(plan, index_dir, args)
+    return 0
+
+
+def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace) -> Any:
+    """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.build import build_index
+    from qa.render import terminal_safe
 
-    paths = args.paths or [config.DEFAULT_CORPUS]
-    index_dir = _opt(args, "index")
+    paths = plan.paths
     console = _console(stderr=True)
     if console.is_terminal:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -156,12 +169,14 @@ def _index(args: argparse.Namespace) -> int:
     for note in report.notes:
         _say(f"note: {note}")
     state = "up to date" if report.up_to_date else f"written to {index_dir}"
+    replaced = plan.replacement()
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
         f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
+        + (f" {terminal_safe(replaced)}" if replaced else ""), flush=True
     )
-    return 0
+    return report
 
 
 def _ask(args: argparse.Namespace) -> int:

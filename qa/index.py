@@ -83,13 +83,20 @@ class Index:
 
     @staticmethod
     def build(
-        paths: list[str | os.PathLike[str]],
+        paths: list[str | os.PathLike[str]] | None = None,
         path: str | os.PathLike[str] = config.DEFAULT_INDEX,
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
     ) -> BuildReport:
-        """Build or update the index of the files under `paths` in the folder `path`."""
+        """Build or update the index of the files under `paths` in the folder `path`.
+
+        `paths=None`: the paths the index was built from (the bundled corpus for a new index).
+        """
+        if paths is None:
+            from qa.build_plan import plan_build
+
+            return build_index(plan_build(Path(path), []).paths, Path(path), model, settings, progress)
         return build_index([Path(p) for p in paths], Path(path), model, settings, progress)
 
     @property
