@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -55,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
                             f"was built from, or {config.DEFAULT_CORPUS} for a new index)")
     index.add_argument("--add", type=Path, action="append", default=[], metavar="PATH",
                        help="add PATH to the indexed paths (repeatable)")
+    index.add_argument("--watch", action="store_true",
+                       help="stay running and update the index whenever files under its paths change (Ctrl-C stops)")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
                        help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
 
@@ -141,11 +144,30 @@ def _index(args: argparse.Namespace) -> int:
     index_dir = _opt(args, "index")
     plan = plan_build(index_dir, args.paths, args.add, args.model)
     _build_and_report(plan, index_dir, args)
+    if args.watch:
+        _watch(replace(plan, dropped=(), replaced_by=()), index_dir, args)
     return 0
 
 
-def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace) -> Any:
-    """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report."""
+def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
+    """Update the index after each burst of changes, one summary line each, until Ctrl-C."""
+    from qa.watch import watch_paths
+
+    def update(changed: set[str]) -> None:
+        try:
+            _build_and_report(plan, index_dir, args, quiet_if_current=True)
+        except QAError as error:   # e.g. every file deleted: say so and keep watching
+            _say(f"error: {error}")
+
+    _say(f"Watching {', '.join(map(str, plan.paths))} for changes; Ctrl-C stops.")
+    watch_paths(plan.paths, index_dir, update)
+    _say("Stopped watching.")
+
+
+def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quiet_if_current: bool = False) -> Any:
+    """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report.
+
+    `quiet_if_current`: print nothing when the index was already up to date."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.build import build_index
@@ -162,6 +184,8 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace) -> A
                                                                          description="Embedding passages and sentences"))
     else:
         report = build_index(paths, index_dir, args.model)
+    if quiet_if_current and report.up_to_date:
+        return report
     for warning in report.warnings:
         _say(f"warning: {warning}")
     for skipped in report.skipped:

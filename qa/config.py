@@ -66,5 +66,8 @@ BM25_EPSILON = 0.25
 BATCH_SIZE = 32
 BATCH_GROUP = 256
 
+#: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
+WATCH_SETTLE_MS = 200
+
 #: Version of the on-disk index layout; a reader refuses any other.
 FORMAT_VERSION = 1
