@@ -56,15 +56,18 @@ def build_index(
     model: str = config.DEFAULT_MODEL,
     settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> BuildReport:
-    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files."""
+    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files.
+
+    `cluster`: the address of a dask.distributed scheduler whose workers do the embedding."""
     started = time.perf_counter()
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
         clean_leftovers(index_dir)
-        build = Build(paths, index_dir, model, settings, progress)
+        build = Build(paths, index_dir, model, settings, progress, cluster)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
         build.split()
@@ -83,6 +86,7 @@ class Build:
     model: str
     settings: config.IndexSettings
     progress: Progress | None
+    cluster: str | None = None      # a Dask scheduler address: embed there (qa/cluster.py)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     documents: list[Document] = field(default_factory=list)
@@ -167,6 +171,8 @@ class Build:
         try:
             onnx = self._onnx(scratch)
             make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
+            if self.cluster:
+                make = _cluster_embedder(self.cluster, self.model, scratch if onnx else None)
             embedder = _Lazy(make)
             keys, sentence_reused = self._sentences()
             total = len(self.inputs) - len(self.reused) + len(keys) - len(sentence_reused)
@@ -260,6 +266,13 @@ def title(document: Document, counter: TokenCounter) -> str:
 def embedding_text(passage: Passage, title: str) -> str:
     """What the embedder sees: the passage, after its document's title unless it starts with it."""
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
+
+
+def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Callable[[], Embedder]:
+    """A maker of the embedder that sends the work to a Dask cluster (imported only when asked for)."""
+    from qa.cluster import ClusterEmbedder
+
+    return lambda: ClusterEmbedder(address, model, onnx_folder)
 
 
 class _Lazy:

@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
                             f"was built from, or {config.DEFAULT_CORPUS} for a new index)")
     index.add_argument("--add", type=Path, action="append", default=[], metavar="PATH",
                        help="add PATH to the indexed paths (repeatable)")
+    index.add_argument("--cluster", default=config.DEFAULT_CLUSTER, metavar="tcp://HOST:8786",
+                       help="embed on this running dask.distributed scheduler's workers (default $QA_CLUSTER, "
+                            "or here); needs: pip install 'qa[cluster]'")
     index.add_argument("--watch", action="store_true",
                        help="stay running and update the index whenever files under its paths change (Ctrl-C stops)")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
@@ -179,11 +182,11 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("Indexing", total=None)
-            report = build_index(paths, index_dir, args.model,
+            report = build_index(paths, index_dir, args.model, cluster=args.cluster,
                                  progress=lambda done, total: bar.update(task, completed=done, total=total,
                                                                          description="Embedding passages and sentences"))
     else:
-        report = build_index(paths, index_dir, args.model)
+        report = build_index(paths, index_dir, args.model, cluster=args.cluster)
     if quiet_if_current and report.up_to_date:
         return report
     for warning in report.warnings:

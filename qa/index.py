@@ -118,16 +118,18 @@ class Index:
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
+        cluster: str | None = None,
     ) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`.
 
         `paths=None`: the paths the index was built from (the bundled corpus for a new index).
+        `cluster`: a dask.distributed scheduler address; its workers do the embedding.
         """
         if paths is None:
             from qa.build_plan import plan_build
 
-            return build_index(plan_build(Path(path), []).paths, Path(path), model, settings, progress)
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress)
+            paths = plan_build(Path(path), []).paths
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, cluster)
 
     @property
     def size(self) -> int:
