@@ -19,7 +19,7 @@ from qa.embedder import (
 )
 from qa.errors import ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, sentence_spans, split_document
-from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
+from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
 from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, write_generation
 
 #: progress(done, total) while embedding.
@@ -57,17 +57,19 @@ def build_index(
     settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
     cluster: str | None = None,
+    dense_index: str = "auto",
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, re-embedding only changed files.
 
-    `cluster`: the address of a dask.distributed scheduler whose workers do the embedding."""
+    `cluster`: the address of a dask.distributed scheduler whose workers do the embedding.
+    `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size."""
     started = time.perf_counter()
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
         clean_leftovers(index_dir)
-        build = Build(paths, index_dir, model, settings, progress, cluster)
+        build = Build(paths, index_dir, model, settings, progress, cluster, dense_index)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
         build.split()
@@ -87,6 +89,7 @@ class Build:
     settings: config.IndexSettings
     progress: Progress | None
     cluster: str | None = None      # a Dask scheduler address: embed there (qa/cluster.py)
+    dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     documents: list[Document] = field(default_factory=list)
@@ -161,7 +164,9 @@ class Build:
         report.removed = len(set(old) - {d.name for d in self.documents})
         report.files, report.passages = len(self.documents), len(self.passages)
         report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
-                                 and previous.root == str(self.root))
+                                 and previous.root == str(self.root)
+                                 and recorded_kind(previous.manifest.get("dense") or {})
+                                 == dense_kind(self.dense_index, len(self.passages)))
 
     def embed_and_write(self) -> None:
         """Embed what is new and write a complete generation beside the current one."""
@@ -194,10 +199,10 @@ class Build:
                 self.report.notes.append("questions will load sentence-transformers (a slower start) "
                                          "because the model could not be exported to ONNX")
             extra: dict[str, Path] = dict(onnx)
-            dense: dict[str, object] = {"kind": "exact"}
-            if vectors is not None and len(vectors) >= EXACT_LIMIT:
+            dense: dict[str, object] = {"kind": dense_kind(self.dense_index, len(self.passages))}
+            if vectors is not None and dense["kind"] != "flat":
                 extra[APPROXIMATE_FILE] = scratch / APPROXIMATE_FILE
-                dense = {"kind": "ivf", **DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE])}
+                dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
             manifest = {
                 "format_version": config.FORMAT_VERSION,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -17,7 +17,7 @@ from qa.documents import discover
 from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage
-from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged
+from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, merged, recorded_kind
 from qa.store import CURRENT, StoredIndex
 
 
@@ -119,17 +119,19 @@ class Index:
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
         cluster: str | None = None,
+        dense_index: str = "auto",
     ) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`.
 
         `paths=None`: the paths the index was built from (the bundled corpus for a new index).
         `cluster`: a dask.distributed scheduler address; its workers do the embedding.
+        `dense_index`: "flat", "ivf", "ivfpq", or "auto" (by size); recorded in the manifest.
         """
         if paths is None:
             from qa.build_plan import plan_build
 
             paths = plan_build(Path(path), []).paths
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, cluster)
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, cluster, dense_index)
 
     @property
     def size(self) -> int:
@@ -198,10 +200,12 @@ class Index:
         return SentenceTransformerEmbedder(self.model)
 
     def _dense_index(self) -> DenseIndex:
-        dense = self.stored.manifest.get("dense") or {"kind": "exact"}
-        if dense.get("kind") == "ivf":
+        dense = self.stored.manifest.get("dense") or {"kind": "flat"}
+        if recorded_kind(dense) in ("ivf", "ivfpq"):
             self.stored.verify(APPROXIMATE_FILE)
-            return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]))
+            refine = int(dense.get("refine", 1))
+            return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]),
+                                   self.stored.vectors if refine > 1 else None, refine)
         assert self.stored.vectors is not None
         return DenseIndex.exact(self.stored.vectors)
 
