@@ -49,11 +49,15 @@ class ClusterEmbedder:
             files = {name: (onnx_folder / name).read_bytes() for name in ONNX_FILES}
             payload.update(files=files, key=hashlib.sha256(files["model.onnx"]).hexdigest()[:16])
             self.dimension = int(json.loads(files["embedder.json"])["dimension"])
-        # Every task names this future, so a worker that joins (or restarts) late is sent the model too.
-        self._payload = self._client.scatter([payload], broadcast=True, hash=False)[0]
+        self._payload_data = payload
+        self._payload = self._send_model()
         if onnx_folder is None:
             self.dimension = int(self._client.submit(_encode, ["dimension"], self._payload, 1, pure=False)
                                  .result().shape[1])
+
+    def _send_model(self) -> Any:
+        """The model on every worker, as a future each task names (so a worker that joins late gets it too)."""
+        return self._client.scatter([self._payload_data], broadcast=True, hash=False)[0]
 
     def _check_workers(self, local: str) -> None:
         """Every worker's model must have this machine's fingerprint."""
@@ -74,10 +78,26 @@ class ClusterEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         step = self.texts_per_task
-        futures = self._client.map(_encode, [texts[i : i + step] for i in range(0, len(texts), step)],
-                                   payload=self._payload, texts_per_batch=batch_size, pure=False,
-                                   retries=config.CLUSTER_RETRIES)
-        return np.vstack(self._client.gather(futures)).astype(np.float32, copy=False)
+        chunks = [texts[i : i + step] for i in range(0, len(texts), step)]
+        results: list[np.ndarray | None] = [None] * len(chunks)
+        failure: BaseException | None = None
+        for _ in range(config.CLUSTER_RETRIES + 1):
+            todo = [i for i, result in enumerate(results) if result is None]
+            if not todo:
+                break
+            if failure is not None:   # a lost worker can take the model with it: send it again
+                self._payload = self._send_model()
+            futures = self._client.map(_encode, [chunks[i] for i in todo], payload=self._payload,
+                                       texts_per_batch=batch_size, pure=False, retries=config.CLUSTER_RETRIES)
+            for i, future in zip(todo, futures):
+                try:
+                    results[i] = future.result()
+                except Exception as error:  # a lost worker, cancelled or failed tasks: run them again
+                    failure = error
+        if any(result is None for result in results):
+            raise ClusterError(f"The Dask workers could not embed ({_first_line(failure or ValueError())}); "
+                               "check the workers' logs, then run qa index again.")
+        return np.vstack(results).astype(np.float32, copy=False)
 
     def close(self) -> None:
         self._client.close()
