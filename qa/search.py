@@ -68,7 +68,7 @@ DENSE_KINDS = ("flat", "ivf", "ivfpq")
 #: IVF-PQ codes: sub-quantisers per vector (48 x 8 bits = 48 bytes), and candidates re-scored exactly
 #: against the float vectors, as a multiple of those asked for.
 PQ_SUBQUANTIZERS = 48
-PQ_REFINE = 4
+PQ_REFINE = 8
 
 
 def dense_kind(requested: str, size: int) -> str:

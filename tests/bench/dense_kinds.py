@@ -2,8 +2,8 @@
 
 Builds a base index of P Python-documentation pages (real passages, real embeddings), then N vectors
 made from them as tests/bench/run.py's generator makes them (real embeddings repeated and perturbed:
-**synthetic vectors**). For exact flat search, IVF-Flat and IVF-PQ (48 x 8 bits, exact re-scoring of 4x
-the candidates): bytes per passage of the dense index, build seconds, recall@10 against exact search (at
+**synthetic vectors**). For exact flat search, IVF-Flat and IVF-PQ (48 x 8 bits, exact re-scoring of
+qa.search.PQ_REFINE x the candidates): bytes per passage of the dense index, build seconds, recall@10 against exact search (at
 the depth Index searches, 50), warm p50 of the dense search, and the size at 10M passages. Hybrid
 latency = this dense search + question embedding + BM25 and fusion (measured at 1M by run.py).
 CPU-heavy: run it once, when the machine is quiet.
