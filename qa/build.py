@@ -19,7 +19,7 @@ from qa.embedder import (
 )
 from qa.errors import ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, sentence_spans, split_document
-from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex
+from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
 from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, new_scratch, write_generation
 
 #: progress(done, total) while embedding.
@@ -57,17 +57,21 @@ def build_index(
     settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
     follow_links: bool = False,
+    cluster: str | None = None,
+    dense_index: str = "auto",
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, re-embedding only changed files.
 
-    `follow_links`: also read symbolic links that lead outside `paths`."""
+    `follow_links`: also read symbolic links that lead outside `paths`.
+    `cluster`: the address of a dask.distributed scheduler whose workers do the embedding.
+    `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size."""
     started = time.perf_counter()
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
         clean_leftovers(index_dir)
-        build = Build(paths, index_dir, model, settings, progress, follow_links)
+        build = Build(paths, index_dir, model, settings, progress, follow_links, cluster, dense_index)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
         build.split()
@@ -87,6 +91,8 @@ class Build:
     settings: config.IndexSettings
     progress: Progress | None
     follow_links: bool = False
+    cluster: str | None = None      # a Dask scheduler address: embed there (qa/cluster.py)
+    dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     documents: list[Document] = field(default_factory=list)
@@ -162,7 +168,9 @@ class Build:
         report.removed = len(set(old) - {d.name for d in self.documents})
         report.files, report.passages = len(self.documents), len(self.passages)
         report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
-                                 and previous.root == str(self.root))
+                                 and previous.root == str(self.root)
+                                 and recorded_kind(previous.manifest.get("dense") or {})
+                                 == dense_kind(self.dense_index, len(self.passages)))
 
     def embed_and_write(self) -> None:
         """Embed what is new and write a complete generation beside the current one."""
@@ -170,6 +178,8 @@ class Build:
         try:
             onnx = self._onnx(scratch)
             make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
+            if self.cluster:
+                make = _cluster_embedder(self.cluster, self.model, scratch if onnx else None)
             embedder = _Lazy(make)
             keys, sentence_reused = self._sentences()
             total = len(self.inputs) - len(self.reused) + len(keys) - len(sentence_reused)
@@ -191,10 +201,10 @@ class Build:
                 self.report.notes.append("questions will load sentence-transformers (a slower start) "
                                          "because the model could not be exported to ONNX")
             extra: dict[str, Path] = dict(onnx)
-            dense: dict[str, object] = {"kind": "exact"}
-            if vectors is not None and len(vectors) >= EXACT_LIMIT:
+            dense: dict[str, object] = {"kind": dense_kind(self.dense_index, len(self.passages))}
+            if vectors is not None and dense["kind"] != "flat":
                 extra[APPROXIMATE_FILE] = scratch / APPROXIMATE_FILE
-                dense = {"kind": "ivf", **DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE])}
+                dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
             manifest = {
                 "format_version": config.FORMAT_VERSION,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -264,6 +274,13 @@ def title(document: Document, counter: TokenCounter) -> str:
 def embedding_text(passage: Passage, title: str) -> str:
     """What the embedder sees: the passage, after its document's title unless it starts with it."""
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
+
+
+def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Callable[[], Embedder]:
+    """A maker of the embedder that sends the work to a Dask cluster (imported only when asked for)."""
+    from qa.cluster import ClusterEmbedder
+
+    return lambda: ClusterEmbedder(address, model, onnx_folder)
 
 
 class _Lazy:

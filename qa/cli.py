@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -54,7 +55,18 @@ def parser() -> argparse.ArgumentParser:
                                 description="Build or update the index of the documents under PATHs "
                                             "(.txt, .md, .html, .htm, .xhtml, .pdf, .docx).")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help=f"files or folders to index (default {config.DEFAULT_CORPUS})")
+                       help=f"files or folders to index, replacing the indexed set (default: the paths the index "
+                            f"was built from, or {config.DEFAULT_CORPUS} for a new index)")
+    index.add_argument("--add", type=Path, action="append", default=[], metavar="PATH",
+                       help="add PATH to the indexed paths (repeatable)")
+    index.add_argument("--cluster", default=config.DEFAULT_CLUSTER, metavar="tcp://HOST:8786",
+                       help="embed on this running dask.distributed scheduler's workers (default $QA_CLUSTER, "
+                            "or here); needs: pip install 'qa[cluster]'")
+    index.add_argument("--dense-index", choices=("auto", "flat", "ivf", "ivfpq"), default="auto",
+                       help="dense index kind: exact flat scan, IVF, or IVF with product-quantised vectors "
+                            "(48 bytes a passage); default auto: flat below 200,000 passages, ivf below 2M, then ivfpq")
+    index.add_argument("--watch", action="store_true",
+                       help="stay running and update the index whenever files under its paths change (Ctrl-C stops)")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
                        help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
     index.add_argument("--follow-links", action="store_true",
@@ -149,23 +161,55 @@ def _warn(index: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from qa.build_plan import plan_build
+
+    index_dir = _opt(args, "index")
+    plan = plan_build(index_dir, args.paths, args.add, args.model)
+    _build_and_report(plan, index_dir, args)
+    if args.watch:
+        _watch(replace(plan, dropped=(), replaced_by=()), index_dir, args)
+    return 0
+
+
+def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
+    """Update the index after each burst of changes, one summary line each, until Ctrl-C."""
+    from qa.watch import watch_paths
+
+    def update(changed: set[str]) -> None:
+        try:
+            _build_and_report(plan, index_dir, args, quiet_if_current=True)
+        except QAError as error:   # e.g. every file deleted: say so and keep watching
+            _say(f"error: {error}")
+
+    _say(f"Watching {', '.join(map(str, plan.paths))} for changes; Ctrl-C stops.")
+    watch_paths(plan.paths, index_dir, update)
+    _say("Stopped watching.")
+
+
+def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quiet_if_current: bool = False) -> Any:
+    """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report.
+
+    `quiet_if_current`: print nothing when the index was already up to date."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.build import build_index
+    from qa.render import terminal_safe
 
-    paths = args.paths or [config.DEFAULT_CORPUS]
-    index_dir = _opt(args, "index")
+    paths = plan.paths
     console = _console(stderr=True)
     if console.is_terminal:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("Indexing", total=None)
-            report = build_index(paths, index_dir, args.model,
+            report = build_index(paths, index_dir, args.model, cluster=args.cluster, dense_index=args.dense_index,
                                  progress=lambda done, total: bar.update(task, completed=done, total=total,
                                                                          description="Embedding passages and sentences"),
                                  follow_links=args.follow_links)
     else:
-        report = build_index(paths, index_dir, args.model, follow_links=args.follow_links)
+        report = build_index(paths, index_dir, args.model, cluster=args.cluster, dense_index=args.dense_index,
+                             follow_links=args.follow_links)
+    if quiet_if_current and report.up_to_date:
+        return report
     for warning in report.warnings:
         _say(f"warning: {warning}")
     others = [s for s in report.skipped if s.other]
@@ -181,12 +225,14 @@ def _index(args: argparse.Namespace) -> int:
     from qa.render import visible
 
     state = "up to date" if report.up_to_date else f"written to {visible(str(index_dir))}"
+    replaced = plan.replacement()
     print(
         f"Indexed {report.files} files ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
         f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
+        + (f" {terminal_safe(replaced)}" if replaced else ""), flush=True
     )
-    return 0
+    return report
 
 
 def _ask(args: argparse.Namespace) -> int:

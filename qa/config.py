@@ -64,6 +64,16 @@ BM25_EPSILON = 0.25
 BATCH_SIZE = 32
 BATCH_GROUP = 256
 
+#: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
+WATCH_SETTLE_MS = 200
+
+#: `qa index --cluster ADDRESS`: a running dask.distributed scheduler to embed on (default: embed here).
+DEFAULT_CLUSTER = os.environ.get("QA_CLUSTER") or None
+#: Texts per task sent to a worker, seconds to wait for the scheduler, and tries per task beyond the first.
+CLUSTER_TEXTS_PER_TASK = 64
+CLUSTER_CONNECT_SECONDS = 10
+CLUSTER_RETRIES = 3
+
 #: Version of the on-disk index layout; a reader refuses any other.
 #: 2: BM25 terms split CJK runs into character bigrams (qa.bm25.tokenize).
 #: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).

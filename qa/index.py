@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,8 @@ from qa.sources import discover
 from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage
-from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse
-from qa.store import StoredIndex
+from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, recorded_kind
+from qa.store import CURRENT, StoredIndex
 from qa.verdict import Candidates, mark_answers, verdict_for
 
 
@@ -54,12 +55,42 @@ class Index:
         self._embedder: Embedder | None = None
         self._dense: DenseIndex | None = None
         self._dense_error: str | None = None
-        root = Path(self.stored.root)
+        self._current_seen: tuple[int, int, int] | None = None   # CURRENT's inode, mtime, size when last checked
+        self._display_root = _display_root(Path(self.stored.root))
+
+    def refresh(self) -> IndexUpdate | None:
+        """Switch to the newest generation if a build replaced the one in use; returns what changed, or None.
+
+        Costs one stat of CURRENT when nothing changed. Raises IndexFormatError (and keeps answering from
+        the generation in use) when the new one cannot be opened.
+        """
         try:
-            relative = os.path.relpath(root)
-            self._display_root = relative if not relative.startswith("..") else str(root)
-        except ValueError:
-            self._display_root = str(root)
+            status = os.stat(self.path / CURRENT)
+        except OSError:
+            return None
+        seen = (status.st_ino, status.st_mtime_ns, status.st_size)
+        if seen == self._current_seen:
+            return None
+        self._current_seen = seen
+        if (self.path / CURRENT).read_text(encoding="utf-8").strip() == self.stored.folder.name:
+            return None
+        for attempt in range(3):   # a build may replace the generation again while we open it
+            try:
+                stored = StoredIndex(self.path)
+                break
+            except IndexFormatError:
+                if attempt == 2:
+                    raise
+        old, new = ({f.path: f.sha256 for f in s.files} for s in (self.stored, stored))
+        changed = len(old.keys() ^ new.keys()) + sum(old[p] != new[p] for p in old.keys() & new.keys())
+        before = self.stored.manifest.get("model") or {}
+        after = stored.manifest.get("model") or {}
+        if (before.get("fingerprint"), before.get("onnx")) != (after.get("fingerprint"), after.get("onnx")):
+            self._embedder = None
+        self.stored, self.settings, self.model = stored, stored.settings, after.get("name")
+        self._dense, self._dense_error = None, None
+        self._display_root = _display_root(Path(stored.root))
+        return IndexUpdate(changed, stored.size)
 
     @classmethod
     def open(
@@ -77,16 +108,28 @@ class Index:
 
     @staticmethod
     def build(
-        paths: list[str | os.PathLike[str]],
+        paths: list[str | os.PathLike[str]] | None = None,
         path: str | os.PathLike[str] = config.DEFAULT_INDEX,
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
         follow_links: bool = False,
+        cluster: str | None = None,
+        dense_index: str = "auto",
     ) -> BuildReport:
-        """Build or update the index of the files under `paths` in the folder `path`
-        (`follow_links`: also symbolic links leading outside them)."""
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, follow_links)
+        """Build or update the index of the files under `paths` in the folder `path`.
+
+        `paths=None`: the paths the index was built from (the bundled corpus for a new index).
+        `follow_links`: also read symbolic links leading outside them.
+        `cluster`: a dask.distributed scheduler address; its workers do the embedding.
+        `dense_index`: "flat", "ivf", "ivfpq", or "auto" (by size); recorded in the manifest.
+        """
+        if paths is None:
+            from qa.build_plan import plan_build
+
+            paths = plan_build(Path(path), []).paths
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, follow_links, cluster,
+                           dense_index)
 
     @property
     def size(self) -> int:
@@ -135,7 +178,7 @@ class Index:
                 self._dense_error = "the index was built without vectors"
             else:
                 try:
-                    self._embedder = self._load_embedder()
+                    self._embedder = self._embedder or self._load_embedder()
                     self._dense = self._dense_index()
                 except ModelUnavailableError as error:
                     self._dense_error = str(error)
@@ -155,10 +198,12 @@ class Index:
         return SentenceTransformerEmbedder(self.model)
 
     def _dense_index(self) -> DenseIndex:
-        dense = self.stored.manifest.get("dense") or {"kind": "exact"}
-        if dense.get("kind") == "ivf":
+        dense = self.stored.manifest.get("dense") or {"kind": "flat"}
+        if recorded_kind(dense) in ("ivf", "ivfpq"):
             self.stored.verify(APPROXIMATE_FILE)
-            return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]))
+            refine = int(dense.get("refine", 1))
+            return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]),
+                                   self.stored.vectors if refine > 1 else None, refine)
         assert self.stored.vectors is not None
         return DenseIndex.exact(self.stored.vectors)
 
@@ -240,6 +285,28 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What changed when an open index switched to a newer generation."""
+
+    files_changed: int
+    passages: int
+
+    def describe(self) -> str:
+        """`index updated: 3 files changed, 41,230 passages`"""
+        files = "file" if self.files_changed == 1 else "files"
+        return f"index updated: {self.files_changed:,} {files} changed, {self.passages:,} passages"
+
+
+def _display_root(root: Path) -> str:
+    """The corpus root as a user can reach it from the current directory."""
+    try:
+        relative = os.path.relpath(root)
+        return relative if not relative.startswith("..") else str(root)
+    except ValueError:
+        return str(root)
 
 
 def _sha256(path: Path) -> str:

@@ -49,6 +49,9 @@ class Repl:
         if echo:
             self.console.print(Text(f"? {terminal_safe(line)}", style="bold"))
         try:
+            update = self.index.refresh()
+            if update:
+                self.console.print(Text(update.describe(), style="dim"))
             answer = self.index.answer(line, self.k, self.mode, self.max_per_file)
         except QAError as error:
             self.console.print(Text(f"error: {error}", style="red"))

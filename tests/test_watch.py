@@ -1,0 +1,108 @@
+"""`qa index --watch`: real file events, one update per burst, its own index folder ignored, Ctrl-C ends it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from qa import Index
+from tests.conftest import REPO
+
+
+def lines_of(stream) -> queue.Queue:
+    """The lines of `stream` as they arrive (read by a thread)."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def next_line(lines: queue.Queue, timeout: float) -> str:
+    return lines.get(timeout=timeout)
+
+
+def test_watch_updates_once_per_burst_ignores_its_index_and_stops_on_ctrl_c(seeds_index: Path, tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "owls.txt").write_text("Owls hunt small mammals at night in the forest.\n")
+    (docs / "beavers.txt").write_text("Beavers build dams of branches across slow rivers.\n")
+    index_dir = docs / "ix"   # inside the watched folder: its writes must not trigger updates
+    shutil.copytree(seeds_index, index_dir)   # so the model's export is linked, not redone
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index_dir), "--watch"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)))
+    try:
+        out, err = lines_of(watcher.stdout), lines_of(watcher.stderr)
+        first = next_line(out, 300)
+        assert first.startswith("Indexed 2 files") and "Paths replaced" in first
+        while not next_line(err, 60).startswith("Watching"):
+            pass
+        time.sleep(0.5)
+        # A burst of saves: one update.
+        (docs / "otters.txt").write_text("Otters crack shellfish open with stones while floating.\n")
+        (docs / "owls.txt").write_text("Owls hunt voles and mice at night in the forest.\n")
+        (docs / "notes.md").write_text("# Notes\n\nThe zebrafinch council met in Tallinn.\n")
+        update = next_line(out, 120)
+        assert update.startswith("Indexed 4 files (1 unchanged, 1 changed, 2 added, 0 removed")
+        assert "Paths replaced" not in update
+        index = Index.open(index_dir)
+        assert index.search("zebrafinch", k=1, mode="bm25")[0].passage.file == "notes.md"
+        assert index.search("voles", k=1, mode="bm25")[0].passage.file == "owls.txt"
+        time.sleep(2)   # the build's own writes under docs/ix/ caused no further update
+        assert out.empty(), out.get()
+        (docs / "beavers.txt").unlink()
+        assert "1 removed" in next_line(out, 120)
+        time.sleep(1)   # the update is over (Ctrl-C in the middle of one exits 130)
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=30) == 0
+        time.sleep(0.5)
+        rest = "".join(err.get() for _ in range(err.qsize()))
+        assert "Stopped watching" in rest and "Traceback" not in rest
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert {f.path for f in Index.open(index_dir).stored.files} == {"owls.txt", "otters.txt", "notes.md"}
+
+
+def test_the_watcher_groups_a_burst_and_ignores_the_index_folder(tmp_path: Path):
+    from qa.watch import watch_paths
+
+    docs = tmp_path / "docs"
+    (docs / "ix").mkdir(parents=True)
+    (docs / "keep.txt").write_text("Owls.\n")
+    bursts: list[set[str]] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_paths, args=([docs, docs / "keep.txt"], docs / "ix", bursts.append),
+                              kwargs={"stop_event": stop}, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1)
+        (docs / "ix" / "vectors.npy").write_bytes(b"\0" * 64)   # the index's own writes
+        (docs / "ix" / "gen-1").mkdir()
+        time.sleep(1.5)
+        assert bursts == []
+        for name in ("a.txt", "b.md", "keep.txt"):   # a burst of saves, 0.1 s apart
+            (docs / name).write_text(f"{name}\n")
+            time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while not bursts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)
+        assert len(bursts) == 1 and {Path(p).name for p in bursts[0]} == {"a.txt", "b.md", "keep.txt"}
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
