@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
                        help=f"files or folders to index (default {config.DEFAULT_CORPUS})")
     index.add_argument("--model", default=config.DEFAULT_MODEL,
                        help=f"sentence-transformers model name or local folder (default {config.DEFAULT_MODEL})")
+    index.add_argument("--quantization", choices=config.QUANTIZATIONS, default=config.DEFAULT_QUANTIZATION,
+                       help="run the model as exported (none) or with dynamic int8 quantisation "
+                            f"(default {config.DEFAULT_QUANTIZATION})")
 
     ask = commands.add_parser("ask", parents=[search, where], help="answer one question",
                               description="Print the passages that best answer QUESTION.")
@@ -133,22 +136,19 @@ def _warn(index: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from qa.build import build_index
 
     paths = args.paths or [config.DEFAULT_CORPUS]
     index_dir = _opt(args, "index")
     console = _console(stderr=True)
     if console.is_terminal:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("Indexing", total=None)
-            report = build_index(paths, index_dir, args.model,
-                                 progress=lambda done, total: bar.update(task, completed=done, total=total,
-                                                                         description="Embedding passages and sentences"))
+        from qa.progress import BuildProgress
+
+        with BuildProgress(console) as progress:
+            report = build_index(paths, index_dir, args.model, progress=progress.update,
+                                 quantization=args.quantization)
     else:
-        report = build_index(paths, index_dir, args.model)
+        report = build_index(paths, index_dir, args.model, quantization=args.quantization)
     for warning in report.warnings:
         _say(f"warning: {warning}")
     for skipped in report.skipped:

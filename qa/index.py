@@ -88,9 +88,10 @@ class Index:
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
+        quantization: str = config.DEFAULT_QUANTIZATION,
     ) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`."""
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress)
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, quantization)
 
     @property
     def size(self) -> int:

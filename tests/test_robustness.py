@@ -467,5 +467,5 @@ def test_a_rebuild_with_other_settings_reembeds_but_counts_files_as_unchanged(se
     index_dir = copy_index(seeds_index, tmp_path / "ix")
     report = Index.build([SEEDS], index_dir, settings=IndexSettings(max_tokens=100))
     assert (report.unchanged, report.changed, report.added, report.removed) == (5, 0, 0, 0)
-    assert report.embedded == report.passages and not report.up_to_date
+    assert 0 < report.embedded <= report.passages and not report.up_to_date   # equal texts keep their vectors
     assert Index.open(index_dir).settings.max_tokens == 100
