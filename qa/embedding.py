@@ -25,6 +25,8 @@ from qa.embedder import Embedder
 #: Bytes of a job key.
 KEY_BYTES = 16
 CHECKPOINT_PREFIX = "chunk-"
+#: Passages embedded between two progress reports.
+PROGRESS_EVERY = 64
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,17 @@ def embed_jobs(
     done = 0
     if progress:
         progress(0, len(pending))
-    for first in range(0, len(pending), config.CHECKPOINT_EVERY):
-        chunk = pending[first : first + config.CHECKPOINT_EVERY]
-        embedded = _embed(embedder, chunk)
-        results.update(zip((item.key for item in chunk), embedded))
-        if checkpoint is not None:
-            write_checkpoint(checkpoint, number, [item.key for item in chunk], embedded)
-            number += 1
+    unsaved: list[tuple[bytes, Vectors]] = []
+    for first in range(0, len(pending), PROGRESS_EVERY):
+        chunk = pending[first : first + PROGRESS_EVERY]
+        embedded = list(zip((item.key for item in chunk), _embed(embedder, chunk)))
+        results.update(embedded)
+        unsaved += embedded
         done += len(chunk)
+        if checkpoint is not None and (len(unsaved) >= config.CHECKPOINT_EVERY or done == len(pending)):
+            write_checkpoint(checkpoint, number, [k for k, _ in unsaved], [v for _, v in unsaved])
+            number += 1
+            unsaved = []
         if progress:
             progress(done, len(pending))
     return results, len(pending)

@@ -104,8 +104,16 @@ def quantize(folder: Path) -> None:
     activations quantised on the fly); `embedder.json` records it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    import logging
+
     source, target = folder / MODEL_FILE, folder / f"{MODEL_FILE}.int8"
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)      # its advice to pre-process the model is for the user of a library, not ours
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
     os.replace(target, source)
     config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     config["quantization"] = "int8"
