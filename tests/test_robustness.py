@@ -183,11 +183,16 @@ def test_two_builds_at_once_never_mix(seeds_index: Path, tmp_path: Path):
 # --- checked on open ----------------------------------------------------------------
 
 
-def rewrite_manifest(folder: Path, change) -> None:
+def rewrite_manifest(folder: Path, change, digest: bool = True) -> None:
+    """Change the manifest; `digest`: as qa would write it (its SHA-256 updated), else as damage would."""
+    import hashlib
+
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text())
     change(manifest)
     path.write_text(json.dumps(manifest))
+    if digest:
+        (folder / "manifest.sha256").write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
 def truncate(path: Path) -> None:
@@ -215,6 +220,7 @@ DAMAGE = {
     "newer format": lambda g: rewrite_manifest(g, lambda m: m.update(format_version=99)),
     "manifest fields": lambda g: rewrite_manifest(g, lambda m: m.pop("passages")),
     "unknown settings": lambda g: rewrite_manifest(g, lambda m: m["settings"].update(colour="blue")),
+    "manifest edited": lambda g: rewrite_manifest(g, lambda m: m["bm25"].update(k1=9.0), digest=False),
     "CURRENT names nothing": lambda g: (g.parent / "CURRENT").write_text("gen-missing\n"),
     "CURRENT escapes": lambda g: (g.parent / "CURRENT").write_text("../../etc\n"),
 }
