@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import time
@@ -11,19 +12,23 @@ from typing import Callable
 
 import numpy as np
 
-from qa import config
+from qa import config, embedding
 from qa.bm25 import BM25
 from qa.sources import Document, Skipped, discover, read
 from qa.embedder import (
-    ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, fingerprint, onnx_embedder, token_counter,
+    ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, exported, fingerprint, onnx_embedder, token_counter,
 )
-from qa.errors import ModelUnavailableError, QAError, UsageError
+from qa.embedding import EmbedJob
+from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.passages import Passage, TokenCounter, sentence_spans, split_document
+from qa.ownership import claim, remove_owned, reuse_or_make_owned_folder
 from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
-from qa.store import BuildLock, SourceFile, StoredIndex, clean_leftovers, new_scratch, write_generation
+from qa.store import (
+    KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_generation,
+)
 
-#: progress(done, total) while embedding.
-Progress = Callable[[int, int], None]
+#: progress(stage, done, total): stage "reading" or "splitting" (files), "embedding" (passages).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -33,8 +38,8 @@ class BuildReport:
     index_dir: Path
     files: int = 0
     passages: int = 0
-    embedded: int = 0            # passages embedded (the rest were reused)
-    sentences_embedded: int = 0  # sentences embedded, for marking answers
+    embedded: int = 0            # passages embedded (one model pass each, sentence vectors included)
+    reused: int = 0              # distinct passage texts whose vectors came from the previous index or checkpoint
     junk_lines: int = 0
     unchanged: int = 0
     changed: int = 0
@@ -46,8 +51,7 @@ class BuildReport:
     vectors: bool = True
     up_to_date: bool = False
     seconds: float = 0.0
-    embed_seconds: float = 0.0      # of which embedding passages
-    sentence_seconds: float = 0.0   # and embedding sentences
+    embed_seconds: float = 0.0      # of which embedding
 
 
 def build_index(
@@ -56,26 +60,33 @@ def build_index(
     model: str = config.DEFAULT_MODEL,
     settings: config.IndexSettings = config.IndexSettings(),
     progress: Progress | None = None,
+    quantization: str = config.DEFAULT_QUANTIZATION,
     follow_links: bool = False,
     cluster: str | None = None,
     dense_index: str = "auto",
 ) -> BuildReport:
-    """Build or update the index of `paths` in `index_dir`, re-embedding only changed files.
+    """Build or update the index of `paths` in `index_dir`, embedding only passages not embedded before.
 
-    `follow_links`: also read symbolic links that lead outside `paths`.
+    `progress(stage, done, total)` is called from the start: stage "reading" counts files, "splitting"
+    files, "embedding" passages. `follow_links`: also read symbolic links that lead outside `paths`.
     `cluster`: the address of a dask.distributed scheduler whose workers do the embedding.
-    `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size."""
+    `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size.
+    """
     started = time.perf_counter()
+    if quantization not in config.QUANTIZATIONS:
+        raise UsageError(f"Unknown quantization {quantization!r}; choose one of {', '.join(config.QUANTIZATIONS)}.")
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
-        clean_leftovers(index_dir)
-        build = Build(paths, index_dir, model, settings, progress, follow_links, cluster, dense_index)
+        build = Build(paths, index_dir, model, settings, progress, quantization, follow_links, cluster, dense_index)
+        clean_leftovers(index_dir, keep=build.checkpoint.name)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
         build.split()
-        if not build.report.up_to_date:
+        if build.report.up_to_date:
+            remove_owned(build.checkpoint, claim(index_dir))   # nothing left to resume
+        else:
             build.embed_and_write()
     build.report.seconds = time.perf_counter() - started
     return build.report
@@ -90,6 +101,7 @@ class Build:
     model: str
     settings: config.IndexSettings
     progress: Progress | None
+    quantization: str = config.DEFAULT_QUANTIZATION
     follow_links: bool = False
     cluster: str | None = None      # a Dask scheduler address: embed there (qa/cluster.py)
     dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
@@ -98,9 +110,7 @@ class Build:
     documents: list[Document] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)          # what the embedder sees, per passage
-    reused: dict[int, int] = field(default_factory=dict)     # new row -> old row whose vector is kept
-    unchanged: set[str] = field(default_factory=set)          # files whose content hash did not change
+    jobs: list[EmbedJob] = field(default_factory=list)       # what the embedder sees, per passage
 
     def __post_init__(self) -> None:
         self.report = BuildReport(index_dir=self.index_dir)
@@ -116,18 +126,28 @@ class Build:
         self.previous_files = {f.path: f for f in current.files} if current else {}
         self.previous = current if current and self._reusable(current) else None
         self.counter = token_counter(self.model)
+        self.salt = embedding.salt(self.fingerprint, self.quantization)
+        #: Scratch space of builds with this model and splitter: a killed build's vectors wait here.
+        self.checkpoint = self.index_dir / embedding.checkpoint_name(self.salt)
 
     def _reusable(self, stored: StoredIndex) -> bool:
-        """Whether an index's passages and vectors fit this build's settings and model."""
+        """Whether an index's vectors were made by this build's model, runtime and splitter."""
         recorded = stored.manifest.get("model") or {}
-        return (stored.settings == self.settings and stored.vectors is not None
-                and recorded.get("name") == self.model and recorded.get("fingerprint") == self.fingerprint)
+        return (stored.vectors is not None and recorded.get("name") == self.model
+                and recorded.get("fingerprint") == self.fingerprint
+                and recorded.get("quantization", "none") == self.quantization
+                and stored.manifest.get("splitter_version") == config.SPLITTER_VERSION)
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
 
     def read(self, existing: list[Path]) -> None:
         """Read every supported file under the paths; skip the unreadable with a reason."""
         self.root, files, skipped = discover(existing, self.follow_links)
         self.report.skipped += skipped
-        for path in files:
+        for number, path in enumerate(files):
+            self._progress("reading", number, len(files))
             try:
                 document = read(path, self.root)
             except (OSError, ValueError) as error:
@@ -141,122 +161,212 @@ class Build:
             raise QAError(f"No readable documents (.txt, .md, .html, .pdf, .docx) under {', '.join(map(str, self.paths))}; nothing was indexed.")
 
     def split(self) -> None:
-        """Passages of every document: kept from the previous index when the file is unchanged."""
+        """Passages of every document (split anew: vectors, not passages, are what is reused)."""
         report, previous = self.report, self.previous
         old = self.previous_files
-        # The model sees at most 254 word pieces of text; leave room for the title when it is given.
-        title_room = TITLE_TOKENS + 1 if self.settings.title_context else 0
-        max_tokens = min(self.settings.max_tokens, 254 - title_room)
         for document in self.documents:
             before = old.get(document.name)
             same = before is not None and before.sha256 == document.sha256
             report.unchanged += same
             report.changed += before is not None and not same
             report.added += before is None
-            if previous and same:
-                self.unchanged.add(document.name)
-                passages = previous.passages(list(range(before.first_row, before.first_row + before.count)))
-                self.reused.update({len(self.passages) + i: before.first_row + i for i in range(len(passages))})
-            else:
-                passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             report.junk_lines += document.junk_lines
+        report.removed = len(set(old) - {d.name for d in self.documents})
+        report.files = len(self.documents)
+        report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
+                                 and previous.root == str(self.root) and previous.settings == self.settings
+                                 and recorded_kind(previous.manifest.get("dense") or {})
+                                 == dense_kind(self.dense_index, previous.size)
+                                 and self._previous_model_intact())
+        if report.up_to_date:
+            report.passages = previous.size
+            return
+        # The model sees at most 254 word pieces of text; leave room for the title when it is given.
+        title_room = TITLE_TOKENS + 1 if self.settings.title_context else 0
+        max_tokens = min(self.settings.max_tokens, 254 - title_room)
+        for number, document in enumerate(self.documents):
+            self._progress("splitting", number, len(self.documents))
+            passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             self.sources.append(SourceFile(document.name, document.sha256, document.size,
                                            document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
-            heading = title(document, self.counter)
-            self.inputs += [embedding_text(p, heading) if self.settings.title_context else p.text for p in passages]
+            heading = title(document, self.counter) if self.settings.title_context else None
+            sentences = document_sentences(document)
+            for passage in passages:
+                text = embedding_text(passage, heading) if heading is not None else passage.text
+                shift = len(text) - len(passage.text)
+                spans = [(s - passage.start + shift, e - passage.start + shift)
+                         for s, e in sentence_pieces(sentences, document.text, passage)]
+                self.jobs.append(embedding.job(text, spans, self.salt))
             self.passages += passages
-        report.removed = len(set(old) - {d.name for d in self.documents})
-        report.files, report.passages = len(self.documents), len(self.passages)
-        report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
-                                 and previous.root == str(self.root)
-                                 and recorded_kind(previous.manifest.get("dense") or {})
-                                 == dense_kind(self.dense_index, len(self.passages)))
+        report.passages = len(self.passages)
+
+    def _previous_model_intact(self) -> bool:
+        """The previous generation's ONNX files match their checksums (a damaged model is never kept)."""
+        if not (self.previous.manifest.get("model") or {}).get("onnx"):
+            return True
+        try:
+            for name in ONNX_FILES:
+                self.previous.verify(name)
+        except IndexFormatError:
+            self.report.notes.append("the current index's model files are damaged; rebuilding them")
+            return False
+        return True
 
     def embed_and_write(self) -> None:
-        """Embed what is new and write a complete generation beside the current one."""
-        scratch = new_scratch(self.index_dir)
-        try:
-            onnx = self._onnx(scratch)
-            make = (lambda: onnx_embedder(scratch)) if onnx else (lambda: SentenceTransformerEmbedder(self.model))
-            if self.cluster:
-                make = _cluster_embedder(self.cluster, self.model, scratch if onnx else None)
-            embedder = _Lazy(make)
-            keys, sentence_reused = self._sentences()
-            total = len(self.inputs) - len(self.reused) + len(keys) - len(sentence_reused)
-            report = self.report
-            progress = ((lambda: self.progress(report.embedded + report.sentences_embedded, total))
-                        if self.progress else None)
-            old = self.previous
-            vectors = _vectors(self.inputs, self.reused, old and old.vectors, embedder, progress, report, "embedded")
-            sentences = None
-            if vectors is not None:
-                texts = self.documents_text
-                sentence_vectors = _vectors([texts[f][s:e] for f, s, e in keys], sentence_reused,
-                                            old and old.sentence_vectors, embedder, progress, report,
-                                            "sentences_embedded")
-                sentences = (keys, sentence_vectors) if sentence_vectors is not None else None
-            if vectors is None:
-                onnx = {}
-            elif not onnx:
-                self.report.notes.append("questions will load sentence-transformers (a slower start) "
-                                         "because the model could not be exported to ONNX")
-            extra: dict[str, Path] = dict(onnx)
-            dense: dict[str, object] = {"kind": dense_kind(self.dense_index, len(self.passages))}
-            if vectors is not None and dense["kind"] != "flat":
-                extra[APPROXIMATE_FILE] = scratch / APPROXIMATE_FILE
-                dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
-            manifest = {
-                "format_version": config.FORMAT_VERSION,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "root": str(self.root),
-                "paths": [os.path.abspath(p) for p in self.paths],
-                "skipped": [s.path for s in self.report.skipped],
-                "follow_links": self.follow_links,
-                "model": None if vectors is None else {
-                    "name": self.model, "dimension": int(vectors.shape[1]),
-                    "fingerprint": self.fingerprint, "onnx": bool(onnx)},
-                "dense": dense,
-                "settings": self.settings.as_dict(),
-                "passages": {"count": len(self.passages)},
-                "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
-                "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
-                          for s in self.sources],
-            }
-            bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
-            write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
-                             extra, sentences, regions={d.name: d.regions for d in self.documents})
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        """Embed what is new and write a complete generation beside the current one.
+
+        Vectors come from the previous generation or the checkpoint when their key is there; what is
+        embedded is checkpointed, so a killed build resumes. The checkpoint goes once the generation is written.
+        """
+        index_id = claim(self.index_dir)
+        scratch = reuse_or_make_owned_folder(self.index_dir, self.checkpoint.name, index_id)
+        onnx = self._onnx(scratch / "onnx")
+        vectors, sentences = self._vectors(scratch, onnx)
+        if vectors is None:
+            onnx = {}
+        elif not onnx:
+            self.report.notes.append("questions will load sentence-transformers (a slower start) "
+                                     "because the model could not be exported to ONNX")
+        extra: dict[str, Path] = dict(onnx)
+        dense: dict[str, object] = {"kind": dense_kind(self.dense_index, len(self.passages))}
+        if vectors is not None and dense["kind"] != "flat":
+            extra[APPROXIMATE_FILE] = scratch / APPROXIMATE_FILE
+            dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
+        if vectors is not None:
+            extra[KEYS] = scratch / KEYS
+            np.save(extra[KEYS], np.asarray([j.key for j in self.jobs], dtype=f"S{embedding.KEY_BYTES}"))
+        manifest = {
+            "format_version": config.FORMAT_VERSION,
+            "splitter_version": config.SPLITTER_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "root": str(self.root),
+            "paths": [os.path.abspath(p) for p in self.paths],
+            "skipped": [s.path for s in self.report.skipped],
+            "follow_links": self.follow_links,
+            "model": None if vectors is None else {
+                "name": self.model, "dimension": int(vectors.shape[1]),
+                "fingerprint": self.fingerprint, "onnx": bool(onnx),
+                "quantization": self.quantization if onnx else "none",
+                "sentence_vectors": "late-chunked"},
+            "dense": dense,
+            "settings": self.settings.as_dict(),
+            "passages": {"count": len(self.passages)},
+            "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
+            "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
+                      for s in self.sources],
+        }
+        bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
+        write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
+                         extra, sentences, regions={d.name: d.regions for d in self.documents})
+        remove_owned(scratch, index_id)
 
     @property
     def documents_text(self) -> dict[str, str]:
         return {d.name: d.text for d in self.documents}
 
-    def _sentences(self) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
-        """Every sentence of every document once, as (file, start, end), and which keep a previous vector."""
-        keys = [(d.name, s, e) for d in self.documents for p in d.paragraphs for s, e in sentence_spans(d.text, p.start, p.end)]
-        reused: dict[int, int] = {}
-        previous = self.previous
-        if previous is not None and previous.sentence_vectors is not None:
-            old_rows = {(f, s, e): row for f in self.unchanged for row, s, e in previous.sentences_in(f, 0, 1 << 62)}
-            reused = {i: old_rows[key] for i, key in enumerate(keys) if key in old_rows}
-        return keys, reused
+    def _vectors(self, scratch: Path, onnx: dict[str, Path]) -> tuple[np.ndarray | None, Sentences | None]:
+        """Passage vectors, and every passage's sentence pieces with their vectors (None: no model)."""
+        known = self._previous_vectors()
+        known.update(embedding.load_checkpoint(scratch))
+        made = onnx_embedder if onnx else None
 
-    def _onnx(self, scratch: Path) -> dict[str, Path]:
-        """The model's ONNX files in `scratch`: linked from the previous index, or exported anew."""
+        def make_embedder() -> Embedder:
+            # The one place a build's embedder is made.
+            if self.cluster:
+                return _cluster_embedder(self.cluster, self.model, scratch / "onnx" if onnx else None)
+            return made(scratch / "onnx") if made else SentenceTransformerEmbedder(self.model)
+
+        started = time.perf_counter()
+        try:
+            results, embedded = embedding.embed_jobs(
+                self.jobs, known, make_embedder, scratch,
+                lambda done, total: self._progress("embedding", done, total))
+        except ModelUnavailableError as error:
+            self.report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
+            self.report.vectors = False
+            return None, None
+        self.report.embed_seconds = time.perf_counter() - started
+        self.report.embedded = embedded
+        self.report.reused = len({j.key for j in self.jobs}) - embedded
+        dimension = len(next(iter(results.values())).vector) if results else 384
+        vectors = np.zeros((len(self.jobs), dimension), dtype=np.float32)
+        keys: list[tuple[str, int, int, int]] = []
+        pieces: list[np.ndarray] = []
+        for row, (item, passage) in enumerate(zip(self.jobs, self.passages)):
+            found = results[item.key]
+            vectors[row] = found.vector
+            shift = passage.start - (len(item.text) - len(passage.text))
+            keys += [(passage.file, s + shift, e + shift, row) for s, e in item.spans]
+            pieces.append(found.sentences)
+        stacked = np.concatenate(pieces) if pieces else np.zeros((0, dimension), dtype=np.float16)
+        return vectors, (keys, stacked)
+
+    def _previous_vectors(self) -> dict[bytes, embedding.Vectors]:
+        """The previous generation's vectors by key (none when it was made another way)."""
+        previous = self.previous
+        if previous is None or previous.sentence_vectors is None:
+            return {}
+        table = previous.input_keys()
+        if table is None:
+            return {}
+        keys, sentence_rows = table
+        vectors = np.asarray(previous.vectors)
+        sentences = previous.sentence_vectors
+        return {key: embedding.Vectors(vectors[row], np.asarray(sentences[rows]))
+                for row, (key, rows) in enumerate(zip(keys, sentence_rows))}
+
+    def _onnx(self, folder: Path) -> dict[str, Path]:
+        """The model's ONNX files in `folder`: from the previous index after checking them, from a killed
+        build's checkpoint if complete, or exported anew."""
         if self.fingerprint is None:
             return {}
-        files = {name: scratch / name for name in ONNX_FILES}
+        files = {name: folder / name for name in ONNX_FILES}
         if self.previous and (self.previous.manifest.get("model") or {}).get("onnx"):
-            for name, path in files.items():       # same model fingerprint, or it would not be reused
-                os.link(self.previous.folder / name, path)
+            try:
+                for name in ONNX_FILES:
+                    self.previous.verify(name)      # same fingerprint and quantization, or it would not be reused
+            except IndexFormatError:
+                self.report.notes.append("the current index's model is damaged; exporting the model again")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                for name, path in files.items():
+                    link_or_copy(self.previous.folder / name, path)
+                return files
+        if exported(folder, self.quantization):
             return files
+        shutil.rmtree(folder, ignore_errors=True)
         try:
-            export(self.model, scratch)
+            export(self.model, folder, self.quantization)
         except Exception as error:  # an unsupported architecture, no torch...: fall back, never guess
             self.report.notes.append(f"ONNX export failed ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+            shutil.rmtree(folder, ignore_errors=True)
             return {}
         return files
+
+
+def document_sentences(document: Document) -> list[tuple[int, int]]:
+    """Every sentence of a document as (start, end), in order."""
+    text = document.text
+    return [span for p in document.paragraphs for span in sentence_spans(text, p.start, p.end)]
+
+
+def sentence_pieces(sentences: list[tuple[int, int]], text: str, passage: Passage) -> list[tuple[int, int]]:
+    """The sentences inside a passage; a sentence that runs past the passage's edge is cut there, so a
+    sentence longer than a passage is marked by its pieces."""
+    first = bisect.bisect_right(sentences, (passage.start, 1 << 62)) - 1
+    pieces = []
+    for start, end in sentences[max(first, 0):]:
+        if start >= passage.end:
+            break
+        start, end = max(start, passage.start), min(end, passage.end)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            pieces.append((start, end))
+    return pieces
 
 
 #: Word pieces of a document title given to the embedder with each passage.
@@ -276,60 +386,11 @@ def embedding_text(passage: Passage, title: str) -> str:
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
 
 
-def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Callable[[], Embedder]:
-    """A maker of the embedder that sends the work to a Dask cluster (imported only when asked for)."""
+def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Embedder:
+    """The embedder that sends the work to a Dask cluster (imported only when asked for)."""
     from qa.cluster import ClusterEmbedder
 
-    return lambda: ClusterEmbedder(address, model, onnx_folder)
-
-
-class _Lazy:
-    """An embedder made on first use, so a build that embeds nothing never loads the model."""
-
-    def __init__(self, make: Callable[[], Embedder]) -> None:
-        self._make = make
-        self._embedder: Embedder | None = None
-
-    def get(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = self._make()
-        return self._embedder
-
-
-def _vectors(
-    texts: list[str],
-    reused: dict[int, int],
-    previous: np.ndarray | None,
-    embedder: _Lazy,
-    progress: Callable[[], None] | None,
-    report: BuildReport,
-    count: str,
-) -> np.ndarray | None:
-    """Vectors for every text: reused where the file is unchanged (`reused`: row -> previous row), embedded otherwise."""
-    todo = [row for row in range(len(texts)) if row not in reused]
-    if previous is not None and not todo:
-        return np.asarray(previous)[[reused[r] for r in range(len(texts))]]
-    try:
-        model = embedder.get()
-    except ModelUnavailableError as error:
-        report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
-        report.vectors = False
-        return None
-    vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
-    if reused and previous is not None:
-        new_rows, old_rows = zip(*reused.items())
-        vectors[list(new_rows)] = np.asarray(previous)[list(old_rows)]
-    step = 256
-    started = time.perf_counter()
-    for done in range(0, len(todo), step):
-        rows = todo[done : done + step]
-        vectors[rows] = model.encode([texts[r] for r in rows], batch_size=config.BATCH_SIZE)
-        setattr(report, count, getattr(report, count) + len(rows))
-        if progress:
-            progress()
-    seconds = "embed_seconds" if count == "embedded" else "sentence_seconds"
-    setattr(report, seconds, getattr(report, seconds) + time.perf_counter() - started)
-    return vectors
+    return ClusterEmbedder(address, model, onnx_folder)
 
 
 def _reason(error: BaseException) -> str:

@@ -58,6 +58,10 @@ def plan_build(index_dir: Path, named: list[Path], added: list[Path] = (), model
     if model is not None and not _model_exists(model):
         raise UsageError(f"No model {model}: it is neither the bundled all-MiniLM-L6-v2 nor a local folder. "
                          "Pass --model with a local sentence-transformers folder.")
+    if index_dir.exists():
+        from qa.ownership import check
+
+        check(index_dir)   # a folder that is not a qa index is refused before anything in it is read
     recorded = recorded_paths(index_dir)
     if not named and not added:
         return BuildPlan([Path(p) for p in recorded] if recorded else [config.DEFAULT_CORPUS])

@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
                        help="also read symbolic links (to files and folders) that lead outside the PATHs")
     index.add_argument("--verbose", action="store_true",
                        help="list each file of an unsupported type instead of one summary line")
+    index.add_argument("--quantization", choices=config.QUANTIZATIONS, default=config.DEFAULT_QUANTIZATION,
+                       help="run the model as exported (none) or with dynamic int8 quantisation "
+                            f"(default {config.DEFAULT_QUANTIZATION})")
 
     ask = commands.add_parser("ask", parents=[search, where], help="answer one question",
                               description="Print the passages that best answer QUESTION.")
@@ -190,24 +193,21 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
     """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report.
 
     `quiet_if_current`: print nothing when the index was already up to date."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from qa.build import build_index
     from qa.render import terminal_safe
 
     paths = plan.paths
     console = _console(stderr=True)
     if console.is_terminal:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("Indexing", total=None)
-            report = build_index(paths, index_dir, args.model, cluster=args.cluster, dense_index=args.dense_index,
-                                 progress=lambda done, total: bar.update(task, completed=done, total=total,
-                                                                         description="Embedding passages and sentences"),
-                                 follow_links=args.follow_links)
+        from qa.progress import BuildProgress
+
+        with BuildProgress(console) as progress:
+            report = build_index(paths, index_dir, args.model, progress=progress.update,
+                                 quantization=args.quantization, follow_links=args.follow_links,
+                                 cluster=args.cluster, dense_index=args.dense_index)
     else:
-        report = build_index(paths, index_dir, args.model, cluster=args.cluster, dense_index=args.dense_index,
-                             follow_links=args.follow_links)
+        report = build_index(paths, index_dir, args.model, quantization=args.quantization,
+                             follow_links=args.follow_links, cluster=args.cluster, dense_index=args.dense_index)
     if quiet_if_current and report.up_to_date:
         return report
     for warning in report.warnings:

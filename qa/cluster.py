@@ -52,7 +52,7 @@ class ClusterEmbedder:
         self._payload_data = payload
         self._payload = self._send_model()
         if onnx_folder is None:
-            self.dimension = int(self._client.submit(_encode, ["dimension"], self._payload, 1, pure=False)
+            self.dimension = int(self._client.submit(_encode, ["dimension"], None, self._payload, 1, pure=False)
                                  .result().shape[1])
 
     def _send_model(self) -> Any:
@@ -77,9 +77,28 @@ class ClusterEmbedder:
         """Vectors of `texts`, in order, embedded by the workers (a lost worker's tasks are run again)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        results = self._run([(chunk, None) for chunk in self._chunks(texts)], batch_size)
+        return np.vstack(results).astype(np.float32, copy=False)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = config.BATCH_SIZE,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of `texts` and of the character `spans` inside each, from the same forward pass on a
+        worker (as the local build's late chunking makes them), in order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        jobs = list(zip(self._chunks(texts), self._chunks(spans)))
+        results = self._run(jobs, batch_size)
+        vectors = np.vstack([r[0] for r in results]).astype(np.float32, copy=False)
+        return vectors, [span_vectors for r in results for span_vectors in r[1]]
+
+    def _chunks(self, items: list[Any]) -> list[list[Any]]:
         step = self.texts_per_task
-        chunks = [texts[i : i + step] for i in range(0, len(texts), step)]
-        results: list[np.ndarray | None] = [None] * len(chunks)
+        return [items[i : i + step] for i in range(0, len(items), step)]
+
+    def _run(self, jobs: list[tuple[list[str], list[list[tuple[int, int]]] | None]], batch_size: int) -> list[Any]:
+        """`_encode` over the jobs on the workers, in order; a lost worker's jobs are sent again."""
+        results: list[Any] = [None] * len(jobs)
         failure: BaseException | None = None
         for _ in range(config.CLUSTER_RETRIES + 1):
             todo = [i for i, result in enumerate(results) if result is None]
@@ -87,8 +106,9 @@ class ClusterEmbedder:
                 break
             if failure is not None:   # a lost worker can take the model with it: send it again
                 self._payload = self._send_model()
-            futures = self._client.map(_encode, [chunks[i] for i in todo], payload=self._payload,
-                                       texts_per_batch=batch_size, pure=False, retries=config.CLUSTER_RETRIES)
+            futures = self._client.map(_encode, [jobs[i][0] for i in todo], [jobs[i][1] for i in todo],
+                                       payload=self._payload, texts_per_batch=batch_size, pure=False,
+                                       retries=config.CLUSTER_RETRIES)
             for i, future in zip(todo, futures):
                 try:
                     results[i] = future.result()
@@ -97,7 +117,7 @@ class ClusterEmbedder:
         if any(result is None for result in results):
             raise ClusterError(f"The Dask workers could not embed ({_first_line(failure or ValueError())}); "
                                "check the workers' logs, then run qa index again.")
-        return np.vstack(results).astype(np.float32, copy=False)
+        return results
 
     def close(self) -> None:
         self._client.close()
@@ -115,8 +135,10 @@ def _worker_fingerprint(model: str) -> str:
         return f"no model ({error})"
 
 
-def _encode(texts: list[str], payload: dict[str, Any], texts_per_batch: int) -> np.ndarray:
-    """On a worker: embed `texts` with the model in `payload` (loaded once per worker process)."""
+def _encode(texts: list[str], spans: list[list[tuple[int, int]]] | None, payload: dict[str, Any],
+            texts_per_batch: int) -> Any:
+    """On a worker: embed `texts` with the model in `payload` (loaded once per worker process); with
+    `spans`, also the spans' vectors from the same pass, as `(vectors, span vectors)`."""
     embedder = _WORKER_EMBEDDERS.get(payload["key"])
     if embedder is None:
         if payload["files"] is None:
@@ -132,6 +154,14 @@ def _encode(texts: list[str], payload: dict[str, Any], texts_per_batch: int) -> 
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
         _WORKER_EMBEDDERS[payload["key"]] = embedder
+    if spans is not None:
+        encode_spans = getattr(embedder, "encode_spans", None)
+        if encode_spans is not None:
+            return encode_spans(texts, spans, batch_size=texts_per_batch)
+        vectors = embedder.encode(texts, batch_size=texts_per_batch)
+        pieces = [[text[s:e] for s, e in found] for text, found in zip(texts, spans)]
+        return vectors, [embedder.encode(p, batch_size=texts_per_batch) if p else
+                         np.zeros((0, vectors.shape[1]), np.float32) for p in pieces]
     return embedder.encode(texts, batch_size=texts_per_batch)
 
 

@@ -59,10 +59,24 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 BM25_EPSILON = 0.25
 
+#: How a build runs the ONNX model: "none" (float32, as exported) or "int8" (onnxruntime's dynamic int8
+#: quantisation of the export). Recorded in the manifest; questions are embedded the same way.
+QUANTIZATIONS = ("none", "int8")
+DEFAULT_QUANTIZATION = os.environ.get("QA_QUANTIZATION", "none")
+
 #: Texts embedded together, and how many waiting `qa batch` questions are taken at once
 #: (sorted by length inside a group, so batches pad little).
 BATCH_SIZE = 32
 BATCH_GROUP = 256
+#: At most this many tokens (padding included) in one batch of a build (texts sorted by token length).
+BATCH_TOKENS = int(os.environ.get("QA_BATCH_TOKENS", "4096"))
+
+#: Passages a build embeds between two writes of its checkpoint (what a killed build resumes from).
+CHECKPOINT_EVERY = int(os.environ.get("QA_CHECKPOINT_EVERY", "512"))
+
+#: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
+#: vectors are reused only from builds with the same version (recorded in the manifest).
+SPLITTER_VERSION = 2
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
 WATCH_SETTLE_MS = 200

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
 import shutil
+import zlib
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +28,15 @@ class Embedder(Protocol):
     dimension: int
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
+
+
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that also returns vectors of character spans inside each text from the same pass
+    (see OnnxEmbedder.encode_spans); the build uses it when an embedder has it."""
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32,
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 def model_folder(name: str) -> Path:
@@ -69,30 +80,60 @@ def fingerprint(name: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def export(name: str, folder: Path) -> None:
-    """Write an ONNX export of the model into `folder` (imports torch; raises on any failure).
+#: Written last into an export folder: the checksums of its files (see `exported`).
+EXPORT_MARKER = "export-complete.json"
+
+
+def export(name: str, folder: Path, quantization: str = "none") -> None:
+    """Write an ONNX export of the model into `folder`, dynamically quantised to int8 when asked
+    (imports torch; raises on any failure). A marker with the files' checksums is written last.
 
     A model folder that ships its export (SHIPPED_EXPORT) has it copied: plain data, no code is run.
     """
+    from qa.onnx_embedder import export_onnx, quantize
+
     source = model_folder(name)
     shipped = source / SHIPPED_EXPORT
     if shipped.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
         for file in ONNX_FILES:
             shutil.copyfile(shipped / file, folder / file)
-        return
-    from qa.onnx_embedder import export_onnx
+    else:
+        # Importing sentence-transformers makes torch create its compiler cache folder ($TMPDIR/torchinductor_USER);
+        # let it make it inside `folder` (in the build's scratch space, removed after the build) instead.
+        before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "torch-cache")
+        try:
+            export_onnx(source, folder)
+        finally:
+            if before is None:
+                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
+    if quantization == "int8":
+        quantize(folder)
+    elif quantization != "none":
+        raise ValueError(f"unknown quantization {quantization!r}")
+    marker = {"quantization": quantization, "files": {n: _crc32(folder / n) for n in ONNX_FILES}}
+    (folder / EXPORT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
-    # Importing sentence-transformers makes torch create its compiler cache folder ($TMPDIR/torchinductor_USER);
-    # let it make it inside `folder` (the build's scratch space, removed after the build) instead.
-    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "torch-cache")
+
+def exported(folder: Path, quantization: str) -> bool:
+    """Whether `folder` holds a complete export (as `export` wrote it) that is still intact."""
     try:
-        export_onnx(source, folder)
-    finally:
-        if before is None:
-            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
-        else:
-            os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
+        marker = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
+        return marker["quantization"] == quantization and all(
+            marker["files"][n] == _crc32(folder / n) for n in ONNX_FILES)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def onnx_embedder(folder: Path) -> Embedder:
@@ -163,3 +204,30 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Like OnnxEmbedder.encode_spans: span vectors pooled from the token embeddings of the same pass."""
+        outputs = self._model.encode(texts, batch_size=batch_size, output_value=None, convert_to_numpy=False,
+                                     show_progress_bar=False)
+        tokenizer = self._model.tokenizer
+        limit = int(self._model.max_seq_length or 512)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_vectors = []
+        for i, (text, output) in enumerate(zip(texts, outputs)):
+            pooled = output["sentence_embedding"].detach().cpu().numpy().astype(np.float32)
+            vectors[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+            tokens = output["token_embeddings"].detach().cpu().numpy().astype(np.float32)
+            encoded = tokenizer(text, truncation=True, max_length=limit, return_offsets_mapping=True,
+                                return_special_tokens_mask=True)
+            offsets = np.asarray(encoded["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+            ordinary = np.asarray(encoded["special_tokens_mask"], dtype=bool) == 0
+            n = min(len(offsets), len(tokens))
+            out = np.empty((len(spans[i]), self.dimension), dtype=np.float32)
+            for k, (start, end) in enumerate(spans[i]):
+                inside = ordinary[:n] & (offsets[:n, 0] < end) & (offsets[:n, 1] > start)
+                out[k] = tokens[:n][inside].mean(axis=0) if inside.any() else vectors[i]
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            span_vectors.append(out)
+        return vectors, span_vectors

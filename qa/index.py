@@ -113,6 +113,7 @@ class Index:
         model: str = config.DEFAULT_MODEL,
         settings: config.IndexSettings = config.IndexSettings(),
         progress: Progress | None = None,
+        quantization: str = config.DEFAULT_QUANTIZATION,
         follow_links: bool = False,
         cluster: str | None = None,
         dense_index: str = "auto",
@@ -120,6 +121,7 @@ class Index:
         """Build or update the index of the files under `paths` in the folder `path`.
 
         `paths=None`: the paths the index was built from (the bundled corpus for a new index).
+        `quantization`: "none" or "int8" (onnxruntime's dynamic quantisation); recorded in the manifest.
         `follow_links`: also read symbolic links leading outside them.
         `cluster`: a dask.distributed scheduler address; its workers do the embedding.
         `dense_index`: "flat", "ivf", "ivfpq", or "auto" (by size); recorded in the manifest.
@@ -128,8 +130,8 @@ class Index:
             from qa.build_plan import plan_build
 
             paths = plan_build(Path(path), []).paths
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, follow_links, cluster,
-                           dense_index)
+        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, quantization,
+                           follow_links, cluster, dense_index)
 
     @property
     def size(self) -> int:

@@ -101,6 +101,27 @@ def export_onnx(model_path: str | Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def quantize(folder: Path) -> None:
+    """Replace the export's model with onnxruntime's dynamic int8 quantisation of it (weights int8,
+    activations quantised on the fly); `embedder.json` records it."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    import logging
+
+    source, target = folder / MODEL_FILE, folder / f"{MODEL_FILE}.int8"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)      # its advice to pre-process the model is for the user of a library, not ours
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    os.replace(target, source)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    config["quantization"] = "int8"
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
 def _pipeline_config(model: Any) -> dict[str, Any]:
     """The plain-data description of a sentence-transformers pipeline, or ValueError if it is unsupported."""
     modules = [model[i] for i in range(len(model))]
@@ -213,11 +234,9 @@ class OnnxEmbedder:
 
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(max_length=self.max_seq_length)
-        self._tokenizer.enable_padding(
-            pad_id=int(config.get("pad_id", 0)),
-            pad_type_id=int(config.get("pad_type_id", 0)),
-            pad_token=str(config.get("pad_token", "[PAD]")),
-        )
+        self._tokenizer.no_padding()          # batches are padded by _forward, to their own longest text
+        self._pad_id = int(config.get("pad_id", 0))
+        self._pad_type_id = int(config.get("pad_type_id", 0))
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -235,35 +254,85 @@ class OnnxEmbedder:
         """Length of each vector."""
         return self._dimension
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, batch_tokens: int | None = None) -> np.ndarray:
         """The (len(texts), dimension) float32 L2-normalised embeddings of `texts`, in order."""
-        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        if not texts:
-            return vectors
-        batch_size = max(1, int(batch_size))
-        # Longest first, so each batch pads to similar lengths (as sentence-transformers does).
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            vectors[chunk] = self._encode_batch([texts[i] for i in chunk])
-        return vectors
+        return self.encode_spans(texts, [[] for _ in texts], batch_size, batch_tokens)[0]
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        """Normalised embeddings of one batch (padded to its longest text)."""
-        if self._lower:
-            texts = [text.lower() for text in texts]
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self.input_names:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32,
+        batch_tokens: int | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embeddings of `texts`, and of character spans inside each text from the same forward pass.
+
+        A span's vector is the L2-normalised mean of the token embeddings of the tokens it overlaps
+        ("late chunking": each span is seen in the context of its whole text). A span whose tokens were
+        all cut off by the model's length limit gets its text's vector. Texts run in batches of similar
+        token length, at most `batch_size` texts and about `batch_tokens` tokens (padding included) each.
+        """
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        span_vectors = [np.zeros((len(s), self._dimension), dtype=np.float32) for s in spans]
+        if not texts:
+            return vectors, span_vectors
+        encodings = self._tokenizer.encode_batch([text.lower() for text in texts] if self._lower else texts)
+        for chunk in token_batches([len(e.ids) for e in encodings], max(1, int(batch_size)), batch_tokens):
+            hidden, mask = self._forward([encodings[i] for i in chunk])
+            pooled = hidden[:, 0, :] if self.pooling == "cls" else _masked_mean(hidden, mask)
+            vectors[chunk] = _normalised(pooled)
+            for position, i in enumerate(chunk):
+                if spans[i]:
+                    span_vectors[i] = _span_means(hidden[position], encodings[i], spans[i], vectors[i])
+        return vectors, span_vectors
+
+    def _forward(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's last hidden state for one batch padded to its longest text, and the mask."""
+        length = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), length), self._pad_id, dtype=np.int64)
+        types = np.full((len(encodings), length), self._pad_type_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), length), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            ids[row, :n] = encoding.ids
+            types[row, :n] = encoding.type_ids
+            mask[row, :n] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         hidden = self._session.run([self._output_name], {name: feeds[name] for name in self.input_names})[0]
-        if self.pooling == "cls":
-            pooled = hidden[:, 0, :]
-        else:
-            weights = mask.astype(np.float32)
-            summed = np.einsum("bsd,bs->bd", hidden, weights)
-            pooled = summed / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+        return hidden, mask
+
+
+def token_batches(lengths: list[int], batch_size: int, batch_tokens: int | None) -> list[list[int]]:
+    """Indexes grouped into batches of similar length: longest first, at most `batch_size` items and
+    (when given) at most `batch_tokens` tokens counting the padding to each batch's longest item."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and (len(current) >= batch_size or (batch_tokens and longest * (len(current) + 1) > batch_tokens)):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _masked_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask.astype(np.float32)
+    summed = np.einsum("bsd,bs->bd", hidden, weights)
+    return summed / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def _span_means(hidden: np.ndarray, encoding: Any, spans: list[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
+    """Normalised mean token embedding of each character span (special tokens excluded)."""
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    ordinary = np.asarray(encoding.special_tokens_mask, dtype=bool) == 0
+    out = np.empty((len(spans), hidden.shape[-1]), dtype=np.float32)
+    for k, (start, end) in enumerate(spans):
+        inside = ordinary & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+        out[k] = hidden[: len(offsets)][inside].mean(axis=0) if inside.any() else fallback
+    return _normalised(out)

@@ -6,15 +6,19 @@
       .lock                   held while a build runs
       gen-<time>-<id>/
         .qa-owner             the index's id: only folders carrying it are ever deleted
-        manifest.json         format version, model, passage settings, source files
+        manifest.json         format version, model, passage settings, source files, checksums of the rest
+        manifest.sha256       SHA-256 of manifest.json
         passages.sqlite       passages (row = vector row) and source files
         vectors.npy           float32 (passages x dimension), L2-normalised; absent without a model
+        sentences.npy         float16 vectors of each passage's sentences (late-chunked), row per sentences row
+        input_keys.npy        per passage, the digest of what was embedded (vectors are reused by it)
         bm25.*                BM25 vocabulary and sparse weights
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -39,6 +43,8 @@ from qa.sources.document import Region
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+MANIFEST_DIGEST = "manifest.sha256"
+KEYS = "input_keys.npy"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.npy"
 SENTENCE_VECTORS = "sentences.npy"
@@ -50,8 +56,9 @@ LOADED_LATER = (*ONNX_FILES, APPROXIMATE_FILE)
 PASSAGE_COLUMNS = ("file", "start", "end", "line_start", "line_end", "text",
                    "page", "page_label", "heading", "source_line", "paragraph")
 
-#: Sentence spans (file, start, end) and their vectors, row for row.
-Sentences = tuple[list[tuple[str, int, int]], np.ndarray]
+#: Each passage's sentences as (file, start, end, passage row), in passage order, and their vectors, row for row.
+#: A sentence shared by overlapping passages appears once per passage (with that passage's vector).
+Sentences = tuple[list[tuple[str, int, int, int]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -106,11 +113,12 @@ class BuildLock:
         self._handle.close()
 
 
-def clean_leftovers(index_dir: Path) -> None:
-    """Remove what killed builds of this index left behind (call with the BuildLock held)."""
+def clean_leftovers(index_dir: Path, keep: str | None = None) -> None:
+    """Remove what killed builds of this index left behind (call with the BuildLock held), except the
+    checkpoint folder `keep`, from which this build resumes."""
     index_id = claim(index_dir)
     for old in index_dir.iterdir():
-        if old.name.startswith((".tmp-", ".scratch-")):
+        if old.name.startswith((".tmp-", ".scratch-")) and old.name != keep:
             remove_owned(old, index_id)
 
 
@@ -148,9 +156,11 @@ def write_generation(
             np.save(temporary / SENTENCE_VECTORS, np.ascontiguousarray(sentences[1], dtype=np.float16))
         bm25.save(temporary)
         for name, source in (extra or {}).items():
-            _link_or_copy(source, temporary / name)
+            link_or_copy(source, temporary / name)
         manifest = dict(manifest, checksums={p.name: _checksum(p) for p in sorted(temporary.iterdir()) if p.name != OWNER})
-        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+        (temporary / MANIFEST).write_bytes(data)
+        (temporary / MANIFEST_DIGEST).write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
         for path in temporary.iterdir():
             _fsync(path)
         _fsync(temporary)
@@ -174,7 +184,7 @@ def write_generation(
 
 def _write_passages(
     path: Path, passages: list[Passage], files: list[SourceFile], texts: dict[str, str],
-    sentences: list[tuple[str, int, int]], regions: dict[str, list[Region]],
+    sentences: list[tuple[str, int, int, int]], regions: dict[str, list[Region]],
 ) -> None:
     db = sqlite3.connect(path)
     try:
@@ -189,7 +199,7 @@ def _write_passages(
                 first_row INTEGER NOT NULL, count INTEGER NOT NULL);
             CREATE TABLE documents (path TEXT PRIMARY KEY, text TEXT NOT NULL);
             CREATE TABLE sentences (row INTEGER PRIMARY KEY, file TEXT NOT NULL, start INTEGER NOT NULL,
-                                    end INTEGER NOT NULL);
+                                    end INTEGER NOT NULL, passage INTEGER NOT NULL);
             CREATE TABLE regions (file TEXT NOT NULL, start INTEGER NOT NULL, page INTEGER, page_label TEXT,
                                   heading TEXT, source_line INTEGER, paragraph INTEGER);
             """
@@ -203,7 +213,7 @@ def _write_passages(
             ((f.path, f.sha256, f.size, f.mtime_ns, f.first_row, f.count) for f in files),
         )
         db.executemany("INSERT INTO documents VALUES (?, ?)", texts.items())
-        db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?)", ((row, *key) for row, key in enumerate(sentences)))
+        db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?)", ((row, *key) for row, key in enumerate(sentences)))
         db.execute("CREATE INDEX sentences_by_span ON sentences (file, start)")
         db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?)",
                        ((file, r.start, r.page, r.page_label, r.heading, r.source_line, r.paragraph)
@@ -235,7 +245,8 @@ def _checksum(path: Path) -> dict[str, int]:
     return {"size": size, "sampled_crc32": crc}
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link `source` at `target`, or copy it where the file system cannot link."""
     try:
         os.link(source, target)
     except OSError:
@@ -286,7 +297,11 @@ class StoredIndex:
 
     def _read_manifest(self) -> dict[str, Any]:
         try:
-            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+            data = (self.folder / MANIFEST).read_bytes()
+            digest = (self.folder / MANIFEST_DIGEST).read_text(encoding="utf-8").strip()
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise ValueError(f"{MANIFEST} does not match {MANIFEST_DIGEST}")
+            manifest = json.loads(data.decode("utf-8"))
         except (OSError, ValueError) as error:
             raise IndexFormatError(
                 f"The index at {self.index_dir} is damaged (manifest: {_first_line(error)}). {_rebuild_hint(self.index_dir)}"
@@ -363,10 +378,28 @@ class StoredIndex:
         return vectors
 
     def sentences_in(self, file: str, start: int, end: int) -> list[tuple[int, int, int]]:
-        """`(row, start, end)` of the stored sentences within a span of a file, in order."""
+        """`(row, start, end)` of the stored sentences within a span of a file, in order; a sentence that
+        overlapping passages share comes once, with the vector from the first passage holding it."""
         return list(self._db.execute(
-            "SELECT row, start, end FROM sentences WHERE file = ? AND start >= ? AND end <= ? ORDER BY start",
-            (file, start, end)))
+            "SELECT min(row), start, end FROM sentences WHERE file = ? AND start >= ? AND end <= ? "
+            "GROUP BY start, end ORDER BY start, end", (file, start, end)))
+
+    def input_keys(self) -> tuple[list[bytes], list[slice]] | None:
+        """Per passage row, the digest of what was embedded and the slice of its sentence rows (None for
+        an index written before they were recorded)."""
+        path = self.folder / KEYS
+        if not path.is_file():
+            return None
+        keys = np.load(path, allow_pickle=False)
+        if keys.shape != (self.size,) or keys.dtype.kind != "S":
+            raise IndexFormatError(f"The index at {self.index_dir} is damaged ({KEYS}). {_rebuild_hint(self.index_dir)}")
+        passages = np.fromiter((r[0] for r in self._db.execute("SELECT passage FROM sentences ORDER BY row")),
+                               dtype=np.int64)
+        ends = np.cumsum(np.bincount(passages, minlength=self.size)) if len(passages) else np.zeros(self.size, int)
+        starts = np.concatenate([[0], ends[:-1]]) if self.size else ends
+        # numpy's bytes dtype drops trailing NUL bytes when an item is read: pad each digest back to its width.
+        width = keys.dtype.itemsize
+        return [bytes(k).ljust(width, b"\0") for k in keys], [slice(int(a), int(b)) for a, b in zip(starts, ends)]
 
     def passages(self, rows: list[int]) -> list[Passage]:
         """The passages at `rows`, in that order."""

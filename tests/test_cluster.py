@@ -28,12 +28,13 @@ def cluster():
 
 
 def edited_corpus(tmp_path: Path, copies: int = 1) -> Path:
-    """The seeds (`copies` times, each file with a line added), so every passage must be embedded."""
+    """The seeds (`copies` times, each file under a new first line, which is the title given to the model with
+    every passage), so every passage must be embedded."""
     docs = tmp_path / "docs"
     docs.mkdir()
     for copy in range(copies):
         for source in sorted(SEEDS.iterdir()):
-            (docs / f"{copy}-{source.name}").write_text(f"{source.read_text()}\nCopy {copy} of {source.name}.\n")
+            (docs / f"{copy}-{source.name}").write_text(f"Copy {copy} of {source.name}\n\n{source.read_text()}")
     return docs
 
 

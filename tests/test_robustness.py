@@ -121,7 +121,7 @@ def wait_for_lock(index_dir: Path, process: subprocess.Popen[str]) -> None:
 
 def embedding_started(index_dir: Path) -> bool:
     """The build's scratch space holds the model it embeds with: reading and splitting are over."""
-    return any(index_dir.glob(".scratch-*/model.onnx"))
+    return any(index_dir.glob(".scratch-*/onnx/model.onnx"))
 
 
 def wait_until(condition, process: subprocess.Popen[str], what: str) -> None:
@@ -200,11 +200,16 @@ def test_two_builds_at_once_never_mix(fake_seeds_index: Path, fake_model: Path, 
 # --- checked on open ----------------------------------------------------------------
 
 
-def rewrite_manifest(folder: Path, change) -> None:
+def rewrite_manifest(folder: Path, change, digest: bool = True) -> None:
+    """Change the manifest; `digest`: as qa would write it (its SHA-256 updated), else as damage would."""
+    import hashlib
+
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text())
     change(manifest)
     path.write_text(json.dumps(manifest))
+    if digest:
+        (folder / "manifest.sha256").write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
 def truncate(path: Path) -> None:
@@ -232,6 +237,7 @@ DAMAGE = {
     "newer format": lambda g: rewrite_manifest(g, lambda m: m.update(format_version=99)),
     "manifest fields": lambda g: rewrite_manifest(g, lambda m: m.pop("passages")),
     "unknown settings": lambda g: rewrite_manifest(g, lambda m: m["settings"].update(colour="blue")),
+    "manifest edited": lambda g: rewrite_manifest(g, lambda m: m["bm25"].update(k1=9.0), digest=False),
     "CURRENT names nothing": lambda g: (g.parent / "CURRENT").write_text("gen-missing\n"),
     "CURRENT escapes": lambda g: (g.parent / "CURRENT").write_text("../../etc\n"),
 }
@@ -488,5 +494,5 @@ def test_a_rebuild_with_other_settings_reembeds_but_counts_files_as_unchanged(fa
     index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
     report = Index.build([SEEDS], index_dir, model=str(fake_model), settings=IndexSettings(max_tokens=100))
     assert (report.unchanged, report.changed, report.added, report.removed) == (5, 0, 0, 0)
-    assert report.embedded == report.passages and not report.up_to_date
+    assert 0 < report.embedded <= report.passages and not report.up_to_date   # equal texts keep their vectors
     assert Index.open(index_dir).settings.max_tokens == 100

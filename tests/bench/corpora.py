@@ -3,6 +3,8 @@
 - `linux_doc_corpus`: the HTML documentation of Debian's `linux-doc-6.1` package,
   converted to plain `.txt` files (standard library only, plus `apt-get download`
   and `dpkg-deb`).
+- `python_doc_corpus`: the library reference and tutorial of Debian's
+  `python3.11-doc` package, converted to plain `.txt` files the same way.
 - `multiplied_seeds`: many slightly altered copies of a small seed corpus.
 - `sample_passage_texts`: paragraph-sized texts from a corpus, for raw embedding
   throughput.
@@ -310,6 +312,51 @@ def linux_doc_corpus(cache: Path, workers: int | None = None) -> Path:
     return target
 
 
+PYDOC_PACKAGE = "python3.11-doc"
+#: The parts of the Python documentation in the corpus (the C API, FAQ, how-tos... are left out).
+PYDOC_PARTS = ("library", "tutorial")
+
+
+def python_doc_corpus(cache: Path, extracted: Path | None = None) -> Path:
+    """Folder of `.txt` files converted from the Python 3.11 library reference and tutorial.
+
+    Output: `<cache>/python-doc-txt/{library,tutorial}/<page>.txt` (Sphinx index pages left out).
+    `extracted` is a folder where the package is already unpacked (holding `usr/`); without it
+    the package is `apt-get download`ed into the cache once.
+    """
+    cache = Path(cache)
+    target = cache / "python-doc-txt"
+    if (target / MARKER).exists():
+        return target
+    started = time.perf_counter()
+    cache.mkdir(parents=True, exist_ok=True)
+    if extracted is None:
+        extracted, version = _extracted_package(PYDOC_PACKAGE, cache)
+    else:
+        version = "unpacked"
+    root = Path(extracted) / "usr" / "share" / "doc" / "python3.11" / "html"
+    if not (root / "library").is_dir():
+        raise RuntimeError(f"no library/ folder in {root}")
+    sources = sorted(
+        p for part in PYDOC_PARTS for p in (root / part).rglob("*.html")
+        if p.is_file() and p.name not in SKIP_PAGES
+    )
+    partial = cache / ".python-doc-txt.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    jobs = [(str(p), str(partial / p.relative_to(root).as_posix().removesuffix(".html")) + ".txt") for p in sources]
+    _log(f"converting {len(jobs)} HTML files from {root}")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(_convert_one, jobs, chunksize=16))
+    seconds = time.perf_counter() - started
+    files, size = corpus_stats(partial)
+    info = {"package": PYDOC_PACKAGE, "version": version, "html_root": str(root), "parts": list(PYDOC_PARTS),
+            "html_files": len(jobs), "files": files, "bytes": size, "seconds": round(seconds, 1)}
+    _finish(partial, target, info)
+    _log(f"python-doc corpus: {files} files, {size / 1e6:.1f} MB of text in {seconds:.1f} s")
+    return target
+
+
 def _seed_files(seeds: Path) -> list[Path]:
     """The seed files under `seeds` (recursively, hidden ones skipped), sorted."""
     return sorted(
@@ -377,7 +424,7 @@ def sample_passage_texts(folder: Path, n: int, seed: int = 0) -> list[str]:
 
 
 def main() -> None:
-    """Build both corpora into tests/bench/.cache and print their sizes."""
+    """Build the corpora into tests/bench/.cache and print their sizes."""
     repo = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=repo / "tests" / "bench" / ".cache")
@@ -386,6 +433,7 @@ def main() -> None:
     args = parser.parse_args()
     for name, build in (
         ("linux-doc", lambda: linux_doc_corpus(args.cache)),
+        ("python-doc", lambda: python_doc_corpus(args.cache)),
         (f"seeds x{args.copies}", lambda: multiplied_seeds(args.seeds, args.copies, args.cache)),
     ):
         started = time.perf_counter()

@@ -39,12 +39,12 @@ from qa.bm25 import BM25  # noqa: E402
 from qa.build import embedding_text, title  # noqa: E402
 from qa.ownership import claim  # noqa: E402
 from qa.documents import read  # noqa: E402
-from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, token_counter  # noqa: E402
+from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
 from qa.passages import Passage, sentence_spans  # noqa: E402
 from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex  # noqa: E402
 from qa.store import SourceFile, write_generation  # noqa: E402
-from tests.bench.corpora import linux_doc_corpus, multiplied_seeds  # noqa: E402
+from tests.bench.corpora import linux_doc_corpus, multiplied_seeds, python_doc_corpus  # noqa: E402
 
 CACHE = REPO / "tests" / "bench" / ".cache"
 QA = [sys.executable, "-m", "qa.cli"]
@@ -73,27 +73,60 @@ def linux_sample(files: int) -> Path:
     return target
 
 
-def measure_build(name: str, corpus: Path, work: Path) -> dict[str, object]:
-    """Build from scratch; compare the embedding rate with raw sentence-transformers on the same texts."""
+RAW_SAMPLE = 1000
+
+
+def measure_build(name: str, corpus: Path, work: Path, quantization: str = "none") -> dict[str, object]:
+    """Build from scratch; compare the build's embedding rate (passages/s, its sentence vectors included)
+    with raw encode, by the same ONNX model in the same process, of texts it embedded (a random sample of
+    RAW_SAMPLE of them: the same length distribution, in a fraction of the time)."""
     index_dir = work / f"build-{name}"
     shutil.rmtree(index_dir, ignore_errors=True)
-    report = Index.build([corpus], index_dir)
+    started = time.perf_counter()
+    report = Index.build([corpus], index_dir, quantization=quantization)
+    wall = time.perf_counter() - started
     index = Index.open(index_dir)
     passages = index.stored.all_passages()
     root = Path(index.stored.root)
     counter = token_counter("all-MiniLM-L6-v2")
     headings = {f.path: title(read(root / f.path, root), counter) for f in index.stored.files}
-    texts = [embedding_text(p, headings[p.file]) for p in passages]   # what the build embedded
-    model = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    texts = list(dict.fromkeys(embedding_text(p, headings[p.file]) for p in passages))   # what the build embedded
+    texts = random.Random(0).sample(texts, min(RAW_SAMPLE, len(texts)))
+    model = onnx_embedder(index.stored.folder)
     model.encode(texts[:32])                                     # warm up
     started = time.perf_counter()
     model.encode(texts, batch_size=32)
     raw = len(texts) / (time.perf_counter() - started)
     ours = report.embedded / report.embed_seconds
-    row = {"corpus": name, "passages": report.passages, "build_s": report.seconds, "embed_pps": ours,
-           "raw_pps": raw, "ratio": ours / raw, "sentences": report.sentences_embedded,
-           "sentence_s": report.sentence_seconds}
+    row = {"corpus": name, "passages": report.passages, "embedded": report.embedded, "build_s": wall,
+           "embed_s": report.embed_seconds, "embed_pps": ours, "raw_pps": raw, "ratio": ours / raw,
+           "quantization": quantization}
     log(f"build {name}: {row}")
+    return row
+
+
+def measure_resume(name: str, corpus: Path, work: Path, full_seconds: float, share: float = 0.5) -> dict[str, object]:
+    """Kill a build (SIGKILL) once `share` of its passages are checkpointed, then time the build that resumes."""
+    import signal
+
+    index_dir = work / f"resume-{name}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    expected = len(np.load(Index.open(work / f"build-{name}").stored.folder / "input_keys.npy"))
+    process = subprocess.Popen([*QA, "index", str(corpus), "--index", str(index_dir)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, QA_CHECKPOINT_EVERY="256"))
+    saved = 0
+    while process.poll() is None and saved < share * expected:
+        time.sleep(0.5)
+        saved = sum(len(np.load(c)["keys"]) for c in index_dir.glob(".scratch-*/chunk-*.npz"))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    started = time.perf_counter()
+    report = Index.build([corpus], index_dir)
+    seconds = time.perf_counter() - started
+    row = {"corpus": name, "killed_after": saved, "resumed_embedded": report.embedded, "resume_s": seconds,
+           "full_s": full_seconds, "ratio": seconds / full_seconds}
+    log(f"resume {name}: {row}")
     return row
 
 
@@ -143,13 +176,10 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     for row, passage in enumerate(passages):
         original = real[row % len(real)]
         for sentence_row, s, e in real_sentences[row % len(real)]:
-            keys.append((passage.file, passage.start + s - original.start, passage.start + e - original.start))
+            keys.append((passage.file, passage.start + s - original.start, passage.start + e - original.start, row))
             source_rows.append(sentence_row)
-    seen: dict[tuple[str, int, int], int] = {}
-    for key, sentence_row in zip(keys, source_rows):
-        seen.setdefault(key, sentence_row)
     sentence_vectors = perturbed(np.asarray(source.stored.sentence_vectors, dtype=np.float32),
-                                 np.array(list(seen.values())), np.float16)
+                                 np.array(source_rows), np.float16)
     log(f"  {size} passages: bm25")
     bm25 = BM25.build([p.text for p in passages], source.settings.bm25_terms)
     target.mkdir(parents=True)
@@ -163,7 +193,7 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     manifest = dict(source.stored.manifest, root=str(target / "no-corpus"), paths=[], dense=dense,
                     passages={"count": size}, files=[], synthetic_vectors=True)
     log(f"  {size} passages: writing")
-    write_generation(target, manifest, passages, files, texts, vectors, bm25, extra, (list(seen), sentence_vectors))
+    write_generation(target, manifest, passages, files, texts, vectors, bm25, extra, (keys, sentence_vectors))
     (target / "scratch.ivf").unlink(missing_ok=True)
     return target
 
@@ -297,12 +327,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every part")
     parser.add_argument("--skip-1m", action="store_true", help="stop the scale part at 100k passages")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only the build part: the Python docs (float32 and int8) and a resumed build")
     args = parser.parse_args()
     work = CACHE / "work"
     work.mkdir(parents=True, exist_ok=True)
     copies, linux_files = (4, 40) if args.quick else (20, 300)
     sizes = [20_000] if args.quick else ([100_000] if args.skip_1m else [100_000, 1_000_000])
 
+    if args.build_only:
+        build_part(work)
+        return
     log("== build throughput")
     seeds = multiplied_seeds(REPO / "seeds", copies, CACHE)
     linux = linux_sample(linux_files)
@@ -329,11 +364,7 @@ def main() -> None:
     batch = batch_throughput(seeds_index, benchmark_questions(1000, linux))
     log(f"batch: {batch}")
 
-    print("\n| build | passages | build s | embed passages/s | raw encode passages/s | ratio | + sentences (s) |")
-    print("|---|---|---|---|---|---|---|")
-    for b in builds:
-        print(f"| {b['corpus']} | {b['passages']:,} | {b['build_s']:.1f} | {b['embed_pps']:.1f} | {b['raw_pps']:.1f} "
-              f"| {b['ratio']:.2f} | {b['sentences']:,} ({b['sentence_s']:.1f}) |")
+    print_builds(builds)
     print("\n| search | open s | peak RSS MB (anon + mapped files at end) | hybrid p50/p95 ms | dense p50/p95 ms "
           "| bm25 p50/p95 ms |")
     print("|---|---|---|---|---|---|")
@@ -350,6 +381,27 @@ def main() -> None:
           f"bm25 {shell['bm25']:.2f} s")
     print(f"`qa batch`, {batch['questions']} questions: {batch['qa_qps']:.1f} questions/s; raw encode + FAISS "
           f"search {batch['raw_qps']:.1f} questions/s; ratio {batch['ratio']:.2f}")
+
+
+def build_part(work: Path) -> None:
+    """The Python 3.11 docs built with float32 and int8, and a build killed at 50% then resumed."""
+    log("== build: Python 3.11 library reference + tutorial")
+    corpus = python_doc_corpus(CACHE)
+    builds = [measure_build("python-doc", corpus, work), measure_build("python-doc int8", corpus, work, "int8")]
+    resume = measure_resume("python-doc", corpus, work, float(builds[0]["build_s"]))
+    print_builds(builds)
+    print(f"\nresume: killed after {resume['killed_after']:,} passages were checkpointed; the next build embedded "
+          f"{resume['resumed_embedded']:,} in {resume['resume_s']:.1f} s = {resume['ratio']:.2f} x the full build "
+          f"({resume['full_s']:.1f} s)")
+
+
+def print_builds(builds: list[dict[str, object]]) -> None:
+    print("\n| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s "
+          "| ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b in builds:
+        print(f"| {b['corpus']} ({b['quantization']}) | {b['passages']:,} | {b['embedded']:,} | {b['build_s']:.1f} "
+              f"| {b['embed_s']:.1f} | {b['embed_pps']:.1f} | {b['raw_pps']:.1f} | {b['ratio']:.2f} |")
 
 
 if __name__ == "__main__":
