@@ -48,10 +48,10 @@ def test_follow_links_reads_them(tmp_path: Path):
     assert not [s for s in skipped if "link" in s.reason]
 
 
-def test_the_secret_never_reaches_the_index_or_an_answer(tmp_path: Path):
+def test_the_secret_never_reaches_the_index_or_an_answer(tmp_path: Path, fake_model: Path):
     corpus = _corpus(tmp_path)
     index = tmp_path / "ix"
-    built = run_qa("index", str(corpus), "--index", str(index))
+    built = run_qa("index", str(corpus), "--index", str(index), "--model", str(fake_model))
     assert built.returncode == 0, built.stderr
     assert "skipped secret.txt: symbolic link to outside the indexed paths" in built.stderr
     assert "skipped linked-folder/: symbolic link to a folder outside the indexed paths" in built.stderr

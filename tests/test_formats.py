@@ -34,9 +34,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+def built(corpus: Path, tmp_path_factory: pytest.TempPathFactory, fake_model: Path):
     index_dir = tmp_path_factory.mktemp("mixed-index") / "ix"
-    result = run_qa("index", str(corpus), "--index", str(index_dir))
+    result = run_qa("index", str(corpus), "--index", str(index_dir), "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
     return index_dir, result
 
@@ -53,7 +53,7 @@ def test_mixed_folder_summary(built):
 
 def test_verbose_lists_the_other_files(built, corpus: Path):
     index_dir, _ = built
-    result = run_qa("index", str(corpus), "--index", str(index_dir), "--verbose")
+    result = run_qa("index", str(corpus), "--index", str(index_dir), "--verbose", "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
     assert "skipped sub/a.png: a .png file" in result.stderr and "other files skipped" not in result.stderr
 

@@ -14,8 +14,9 @@ from tests.conftest import REPO, run_qa
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two small folders, `owls/` and `beavers/`, and an index of both built once for the module."""
+def built(tmp_path_factory: pytest.TempPathFactory, fake_model: Path) -> Path:
+    """Two small folders, `owls/` and `beavers/`, and an index of both built once for the module (with the
+    fake model: the subject is which paths are indexed, not the vectors)."""
     base = tmp_path_factory.mktemp("paths")
     (base / "owls").mkdir()
     (base / "owls" / "owls.txt").write_text("Owls hunt small mammals at night in the forest.\n")
@@ -23,9 +24,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (base / "beavers" / "beavers.txt").write_text("Beavers build dams of branches across slow rivers.\n")
     (base / "otters").mkdir()
     (base / "otters" / "otters.txt").write_text("Otters crack shellfish open with stones while floating.\n")
-    result = run_qa("index", "owls", "beavers", "--index", "ix", cwd=base)
+    result = run_qa("index", "owls", "beavers", "--index", "ix", cwd=base, env={"QA_MODEL": str(fake_model)})
     assert result.returncode == 0, result.stderr
     return base
+
+
+@pytest.fixture(autouse=True)
+def _fake_model_by_default(fake_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `qa` run here uses the fake model unless a test names another."""
+    monkeypatch.setenv("QA_MODEL", str(fake_model))
 
 
 @pytest.fixture()
