@@ -87,12 +87,15 @@ def test_changed_files_are_reported_as_stale(tmp_path: Path, fake_model: Path):
 # --- atomic and exclusive ---------------------------------------------------------
 
 
-def slow_corpus(tmp_path: Path, copies: int = 20) -> Path:
+def slow_corpus(tmp_path: Path, copies: int = 40) -> Path:
+    """Copies of the seeds in which every line differs (vectors are reused by text, so copies that shared
+    passages would be embedded once)."""
     corpus = tmp_path / "slow"
     for n in range(copies):
         (corpus / f"copy{n}").mkdir(parents=True)
         for source in SEEDS.glob("*.txt"):
-            text = source.read_text(encoding="utf-8").replace("China", f"China{n}")
+            text = "\n".join(f"{line} ({n})" if line.strip() else line
+                             for line in source.read_text(encoding="utf-8").split("\n"))
             (corpus / f"copy{n}" / source.name).write_text(text, encoding="utf-8")
     return corpus
 
@@ -193,7 +196,7 @@ def test_two_builds_at_once_never_mix(fake_seeds_index: Path, fake_model: Path, 
     stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
     index = Index.open(index_dir)
-    assert {f.path.split("/")[0] for f in index.stored.files} == {f"copy{n}" for n in range(20)}
+    assert {f.path.split("/")[0] for f in index.stored.files} == {f"copy{n}" for n in range(40)}
     assert index.size == len(np.asarray(index.stored.vectors))
 
 
