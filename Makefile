@@ -22,8 +22,9 @@ index: setup
 run: index
 	$(BIN)/qa
 
+# Two workers: the machine has two cores, and the suite is mostly model and process start-up.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: setup
 	$(BIN)/python tests/bench/run.py
