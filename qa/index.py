@@ -16,7 +16,6 @@ from qa.collapse import select_hits
 from qa.sources import discover
 from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.passages import Passage
 from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, recorded_kind
 from qa.store import CURRENT, StoredIndex
 from qa.verdict import Candidates, mark_answers, verdict_for

@@ -132,7 +132,7 @@ def test_editing_one_paragraph_reembeds_only_its_passages(ix: Path, tmp_path: Pa
     assert index.search("What do the llamas say?", k=1, mode="bm25")[0].passage.text.count("llamas")
     # What was reused equals what embedding the same inputs afresh gives.
     from qa.build import embedding_text, title
-    from qa.documents import read
+    from qa.sources import read
     from qa.embedder import onnx_embedder, token_counter
 
     heading = title(read(corpus / "long.txt", corpus), token_counter("all-MiniLM-L6-v2"))

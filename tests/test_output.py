@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from qa import Index
 from qa.render import visible
 from tests.conftest import SEEDS, run_qa
 

@@ -11,7 +11,7 @@ import pytest
 from qa import Index
 from qa.errors import UsageError
 from qa.ownership import MARKER, OWNER
-from tests.conftest import REPO, SEEDS, run_qa
+from tests.conftest import REPO, run_qa
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:

@@ -52,7 +52,7 @@ def main() -> None:
     a = np.asarray(Index.open(work / "local-build").stored.vectors)
     b = np.asarray(Index.open(work / "cluster-build").stored.vectors)
     cosine = float(np.min(np.sum(a * b, axis=1)))
-    print(f"| build | texts embedded | embedding s | texts/s | whole build s | load average |")
+    print("| build | texts embedded | embedding s | texts/s | whole build s | load average |")
     print("|---|---|---|---|---|---|")
     for name, row in (("local (onnxruntime, 2 threads)", local), ("LocalCluster, 2 workers x 1 thread", remote)):
         print(f"| {name} | {row['texts']:,} | {row['embed_s']:.1f} | {row['texts_per_s']:.1f} | {row['build_s']:.1f} "

@@ -38,7 +38,7 @@ from qa import Index  # noqa: E402
 from qa.bm25 import BM25  # noqa: E402
 from qa.build import embedding_text, title  # noqa: E402
 from qa.ownership import claim  # noqa: E402
-from qa.documents import read  # noqa: E402
+from qa.sources import read  # noqa: E402
 from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
 from qa.passages import Passage, sentence_spans  # noqa: E402
