@@ -27,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2
 
 bench: setup
-	$(BIN)/python tests/bench/run.py
+	$(BIN)/python tests/bench/run.py --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/.tmp-* index/.lock .pytest_cache .hypothesis

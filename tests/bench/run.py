@@ -1,18 +1,21 @@
-"""Benchmarks for qa: `make bench` (or `python tests/bench/run.py [--quick]`).
+"""Benchmarks for qa: `make bench` (or `python tests/bench/run.py [--quick] [--write]`).
 
-Builds its corpora itself (the seeds multiplied; a sample of Debian's linux-doc-6.1 HTML
-documentation converted to text), then prints one table:
+Builds its corpora itself (the Python 3.11 library reference and tutorial converted to text, from
+Debian's python3.11-doc package; the seeds), then prints the tables:
 
-  build   corpus passages, build s, embedding passages/s and its ratio to raw
-          SentenceTransformer.encode of the same texts at the same batch size, same run
-  scale   100k and 1M passages made from real passages, with vectors made by perturbing
-          real embeddings (labelled "synthetic vectors": it measures search and load, not
-          embedding): open s, peak RSS, warm p50/p95 per mode, IVF recall@10 against exact
-  shell   one-shot `qa ask` wall time (fresh process, median of 10), hybrid and bm25
+  build   `qa index` of the Python docs from scratch: wall time, embedding passages/s (one model pass
+          per passage, its sentence vectors included) and its ratio to raw ONNX encode of the same texts
+          in the same process; then a build killed (SIGKILL) at 50% and the build that resumes it
+  scale   100k and 1M passages made from the real Python-doc passages, with vectors made by perturbing
+          their real embeddings (labelled "synthetic vectors": it measures search and load, not
+          embedding), 1M once with the automatic dense index (IVF-Flat) and once IVF-PQ: open s, peak RSS,
+          warm p50/p95 per mode with answers marked
+  shell   one-shot `qa ask` wall time (fresh process, median of 10), hybrid and bm25, on the seeds
   batch   `qa batch` questions/s on 1,000 questions, and its ratio to raw batched encode
           + raw FAISS search of the same questions
 
-Numbers are printed as they come (stderr) and as a Markdown table at the end (stdout).
+Numbers are printed as they come (stderr) and as Markdown tables at the end (stdout). `--write` also
+writes them to tests/bench/RESULTS.md and replaces the speed table in README.md.
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ from qa.sources import read  # noqa: E402
 from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
 from qa.passages import Passage, sentence_spans  # noqa: E402
-from qa.search import APPROXIMATE_FILE, EXACT_LIMIT, DenseIndex  # noqa: E402
+from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind  # noqa: E402
 from qa.store import SourceFile, write_generation  # noqa: E402
-from tests.bench.corpora import linux_doc_corpus, multiplied_seeds, python_doc_corpus  # noqa: E402
+from tests.bench.corpora import python_doc_corpus  # noqa: E402
 
 CACHE = REPO / "tests" / "bench" / ".cache"
 QA = [sys.executable, "-m", "qa.cli"]
@@ -57,20 +60,10 @@ def log(message: str) -> None:
 # --- build throughput ------------------------------------------------------------------------
 
 
-def linux_sample(files: int) -> Path:
-    """The first `files` pages (sorted) of the linux-doc text corpus, as their own folder."""
-    source = linux_doc_corpus(CACHE)
-    target = CACHE / f"linux-doc-sample-{files}"
-    if not target.exists():
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        pages = sorted(p for p in source.rglob("*.txt") if not p.name.startswith("."))
-        for page in random.Random(0).sample(pages, min(files, len(pages))):
-            destination = partial / page.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(page, destination)
-        partial.rename(target)
-    return target
+def python_doc(quick: bool) -> Path:
+    """The Python docs corpus; with `quick`, only its tutorial (about 550 passages)."""
+    corpus = python_doc_corpus(CACHE)
+    return corpus / "tutorial" if quick else corpus
 
 
 RAW_SAMPLE = 1000
@@ -133,9 +126,9 @@ def measure_resume(name: str, corpus: Path, work: Path, full_seconds: float, sha
 # --- scale -----------------------------------------------------------------------------------
 
 
-def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -> Path:
+def synthetic_index(base: Path, size: int, target: Path, kind: str = "auto", noise: float = 0.025) -> Path:
     """An index of `size` passages: real passages repeated, with their real passage and sentence
-    embeddings perturbed by Gaussian noise (cosine to the original about 0.9)."""
+    embeddings perturbed by Gaussian noise (cosine to the original about 0.9); `kind`: its dense index."""
     if (target / "CURRENT").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
@@ -185,11 +178,11 @@ def synthetic_index(base: Path, size: int, target: Path, noise: float = 0.025) -
     target.mkdir(parents=True)
     claim(target)   # mark the new folder as a qa index before scratch.ivf is written into it
     extra = {name: source.stored.folder / name for name in ONNX_FILES}
-    dense: dict[str, object] = {"kind": "exact"}
-    if size >= EXACT_LIMIT:
-        log(f"  {size} passages: IVF")
+    dense: dict[str, object] = {"kind": dense_kind(kind, size)}
+    if dense["kind"] != "flat":
+        log(f"  {size} passages: {dense['kind']}")
         extra[APPROXIMATE_FILE] = target / "scratch.ivf"
-        dense = {"kind": "ivf", **DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE])}
+        dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
     manifest = dict(source.stored.manifest, root=str(target / "no-corpus"), paths=[], dense=dense,
                     passages={"count": size}, files=[], synthetic_vectors=True)
     log(f"  {size} passages: writing")
@@ -326,82 +319,86 @@ def benchmark_questions(count: int, corpus: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every part")
-    parser.add_argument("--skip-1m", action="store_true", help="stop the scale part at 100k passages")
-    parser.add_argument("--build-only", action="store_true",
-                        help="only the build part: the Python docs (float32 and int8) and a resumed build")
+    parser.add_argument("--write", action="store_true", help="write tests/bench/RESULTS.md and README.md's speed table")
     args = parser.parse_args()
     work = CACHE / "work"
     work.mkdir(parents=True, exist_ok=True)
-    copies, linux_files = (4, 40) if args.quick else (20, 300)
-    sizes = [20_000] if args.quick else ([100_000] if args.skip_1m else [100_000, 1_000_000])
+    corpus = python_doc(args.quick)
+    name = "python-doc tutorial" if args.quick else "python-doc"
+    scale_sizes = [(20_000, "auto"), (20_000, "ivfpq")] if args.quick else \
+        [(100_000, "auto"), (1_000_000, "auto"), (1_000_000, "ivfpq")]
 
-    if args.build_only:
-        build_part(work)
-        return
-    log("== build throughput")
-    seeds = multiplied_seeds(REPO / "seeds", copies, CACHE)
-    linux = linux_sample(linux_files)
-    builds = [measure_build(f"seeds x{copies}", seeds, work), measure_build(f"linux-doc {linux_files} pages", linux, work)]
+    log("== build")
+    build = measure_build(name, corpus, work)
+    resume = measure_resume(name, corpus, work, float(build["build_s"]))
 
     log("== scale")
-    questions = benchmark_questions(200, linux)
-    base = work / f"build-linux-doc {linux_files} pages"
-    scale, recall = [], {}
+    questions = benchmark_questions(200, corpus)
+    base = work / f"build-{name}"
     seeds_index = work / "seeds"
     Index.build([REPO / "seeds"], seeds_index)
-    scale.append(measure_scale(f"seeds ({Index.open(seeds_index).size} passages, real)", seeds_index, questions))
-    scale.append(measure_scale(f"linux-doc sample ({Index.open(base).size} passages, real)", base, questions))
-    for size in sizes:
-        target = synthetic_index(base, size, work / f"synthetic-{size}")
-        scale.append(measure_scale(f"{size:,} passages (synthetic vectors)", target, questions))
-        if size >= EXACT_LIMIT:
-            recall = ivf_recall(target, questions)
+    scale = [measure_scale(f"seeds ({Index.open(seeds_index).size} passages, real)", seeds_index, questions),
+             measure_scale(f"{name} ({Index.open(base).size:,} passages, real)", base, questions)]
+    for size, kind in scale_sizes:
+        target = synthetic_index(base, size, work / f"synthetic-{size}-{kind}", kind)
+        label = Index.open(target).stored.manifest["dense"]["kind"]
+        scale.append(measure_scale(f"{size:,} passages ({label}, synthetic vectors)", target, questions))
 
     log("== shell")
     shell = {"hybrid": one_shot(seeds_index, "hybrid"), "bm25": one_shot(seeds_index, "bm25")}
     log(f"one-shot qa ask: {shell}")
     log("== batch")
-    batch = batch_throughput(seeds_index, benchmark_questions(1000, linux))
+    batch = batch_throughput(seeds_index, benchmark_questions(1000, corpus))
     log(f"batch: {batch}")
 
-    print_builds(builds)
-    print("\n| search | open s | peak RSS MB (anon + mapped files at end) | hybrid p50/p95 ms | dense p50/p95 ms "
-          "| bm25 p50/p95 ms |")
-    print("|---|---|---|---|---|---|")
+    tables = results(build, resume, scale, shell, batch)
+    print(tables)
+    if args.write:
+        write_results(tables)
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def results(build: dict, resume: dict, scale: list[dict], shell: dict, batch: dict) -> str:
+    """The Markdown tables of one run."""
+    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `make bench` on {os.cpu_count()} cores "
+             f"(load average at the end {load_average()}).", "",
+             "| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s | ratio |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| {build['corpus']} | {build['passages']:,} | {build['embedded']:,} | {build['build_s']:.1f} "
+             f"| {build['embed_s']:.1f} | {build['embed_pps']:.1f} | {build['raw_pps']:.1f} | **{build['ratio']:.2f}** |",
+             "", f"Resume: a build killed after {resume['killed_after']:,} passages were checkpointed; the next build "
+             f"embedded {resume['resumed_embedded']:,} in {resume['resume_s']:.1f} s = **{resume['ratio']:.2f}×** the "
+             f"full build ({resume['full_s']:.1f} s).", "",
+             "| search (k = 5, answers marked; 200 questions) | open s | peak RSS MB (private + mapped) "
+             "| hybrid p50 / p95 ms | dense p50 / p95 ms | bm25 p50 / p95 ms |",
+             "|---|---|---|---|---|---|"]
     for s in scale:
         cells = " | ".join(f"{s[m][0]:.1f} / {s[m][1]:.1f}" for m in ("hybrid", "dense", "bm25"))
-        print(f"| {s['corpus']} | {s['open_s']:.2f} | {s['peak_rss_mb']:.0f} ({s['anon_mb']:.0f} + {s['file_mb']:.0f}) "
-              f"| {cells} |")
-    if recall:
-        print("\n| IVF nprobe | recall@10 vs exact | median ms |")
-        print("|---|---|---|")
-        for nprobe, (r, ms) in recall.items():
-            print(f"| {nprobe} | {r:.3f} | {ms:.2f} |")
-    print(f"\none-shot `qa ask` on the seeds (median of 10 fresh processes): hybrid {shell['hybrid']:.2f} s, "
-          f"bm25 {shell['bm25']:.2f} s")
-    print(f"`qa batch`, {batch['questions']} questions: {batch['qa_qps']:.1f} questions/s; raw encode + FAISS "
-          f"search {batch['raw_qps']:.1f} questions/s; ratio {batch['ratio']:.2f}")
+        lines.append(f"| {s['corpus']} | {s['open_s']:.2f} | {s['peak_rss_mb']:.0f} ({s['anon_mb']:.0f} + "
+                     f"{s['file_mb']:.0f}) | {cells} |")
+    lines += ["", f"One-shot `qa ask` on the seeds (median of 10 fresh processes): hybrid **{shell['hybrid']:.2f} s**, "
+              f"bm25 **{shell['bm25']:.2f} s**. `qa batch`, {batch['questions']} questions: {batch['qa_qps']:.0f} "
+              f"questions/s; raw batched encode + FAISS search {batch['raw_qps']:.0f} questions/s; ratio "
+              f"**{batch['ratio']:.2f}**."]
+    return "\n".join(lines) + "\n"
 
 
-def build_part(work: Path) -> None:
-    """The Python 3.11 docs built with float32 and int8, and a build killed at 50% then resumed."""
-    log("== build: Python 3.11 library reference + tutorial")
-    corpus = python_doc_corpus(CACHE)
-    builds = [measure_build("python-doc", corpus, work), measure_build("python-doc int8", corpus, work, "int8")]
-    resume = measure_resume("python-doc", corpus, work, float(builds[0]["build_s"]))
-    print_builds(builds)
-    print(f"\nresume: killed after {resume['killed_after']:,} passages were checkpointed; the next build embedded "
-          f"{resume['resumed_embedded']:,} in {resume['resume_s']:.1f} s = {resume['ratio']:.2f} x the full build "
-          f"({resume['full_s']:.1f} s)")
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
-def print_builds(builds: list[dict[str, object]]) -> None:
-    print("\n| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s "
-          "| ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for b in builds:
-        print(f"| {b['corpus']} ({b['quantization']}) | {b['passages']:,} | {b['embedded']:,} | {b['build_s']:.1f} "
-              f"| {b['embed_s']:.1f} | {b['embed_pps']:.1f} | {b['raw_pps']:.1f} | {b['ratio']:.2f} |")
+def write_results(tables: str) -> None:
+    """RESULTS.md is this run's tables; README.md's block between BEGIN and END is replaced by them."""
+    (REPO / "tests" / "bench" / "RESULTS.md").write_text(
+        "# Benchmark results\n\nWritten by `python tests/bench/run.py --write` (`make bench`); what each row "
+        "measures: the script's docstring.\n\n" + tables, encoding="utf-8")
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        readme.write_text(head + BEGIN + "\n" + tables + END + rest.split(END, 1)[1], encoding="utf-8")
 
 
 if __name__ == "__main__":
