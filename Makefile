@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run index test bench clean
+.PHONY: setup run index test bench peers clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,13 @@ test: setup
 
 bench: setup
 	$(BIN)/python tests/bench/run.py --write
+
+# qa beside LangChain, LlamaIndex, txtai and a naive baseline (../shared/peers; their venvs are made once).
+PEERS_VENVS ?= $(or $(BENCH_VENV_ROOT),/tmp/bench-peers)
+peers: setup
+	for p in naive langchain txtai llamaindex; do test -x $(PEERS_VENVS)/$$p/bin/python || \
+		BENCH_VENV_ROOT=$(PEERS_VENVS) bash ../shared/peers/setup_peers.sh $$p || exit 1; done
+	BENCH_VENV_ROOT=$(PEERS_VENVS) $(BIN)/python tests/bench/peer_tables.py --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/.tmp-* index/.lock .pytest_cache .hypothesis
