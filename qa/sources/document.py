@@ -86,6 +86,32 @@ class Document:
         return self.regions[position] if position >= 0 else Region(0)
 
 
+class Blocks:
+    """Extracted text assembled block by block (HTML, DOCX): blocks joined by a blank line, each one a
+    Paragraph (its surrounding whitespace left out) and a Region saying where it came from."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.paragraphs: list[Paragraph] = []
+        self.regions: list[Region] = []
+
+    def append(self, text: str, block: int, **where: object) -> None:
+        """Add `text` as one paragraph of `block`; `where` fills its Region (heading, source_line...)."""
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        lead = len(text) - len(text.lstrip())
+        self.paragraphs.append(Paragraph(start + lead, start + len(text.rstrip()), block))
+        self.regions.append(Region(start, **where))  # type: ignore[arg-type]
+
+    def extracted(self, title: str | None) -> Extracted:
+        return Extracted("".join(self.parts), self.paragraphs, 0, "utf-8", title, self.regions)
+
+
 @dataclass
 class Extracted:
     """What a reader returns: the text it extracted and where its content is."""

@@ -14,7 +14,7 @@ import io
 import re
 import zipfile
 
-from qa.sources.document import Extracted, Paragraph, Region, Unreadable
+from qa.sources.document import Blocks, Extracted, Unreadable
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
@@ -55,15 +55,12 @@ def read(data: bytes) -> Extracted:
             builder.add(text)
     if title is None and builder.path_seen:
         title = builder.path_seen[0]
-    return Extracted("".join(builder.parts), builder.paragraphs, 0, "utf-8", title, builder.regions)
+    return builder.out.extracted(title)
 
 
 class _Builder:
     def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.paragraphs: list[Paragraph] = []
-        self.regions: list[Region] = []
+        self.out = Blocks()
         self.block = 0
         self.path: list[tuple[int, str]] = []
         self.path_seen: list[str] = []
@@ -87,12 +84,5 @@ class _Builder:
             self.pending_heading = False
         else:
             self.number += 1
-        if self.parts:
-            self.parts.append("\n\n")
-            self.length += 2
-        start = self.length
-        self.parts.append(text)
-        self.length += len(text)
-        self.paragraphs.append(Paragraph(start, start + len(text), self.block))
         heading = " > ".join(t for _, t in self.path) or None
-        self.regions.append(Region(start, heading=heading, paragraph=max(self.number, 1)))
+        self.out.append(text, self.block, heading=heading, paragraph=max(self.number, 1))

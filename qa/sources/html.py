@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from qa.sources.document import Extracted, Paragraph, Region, Unreadable
+from qa.sources.document import Blocks, Extracted, Unreadable
 
 _SPACE = re.compile(r"\s+")
 _PERMALINK = re.compile(r"\s*[¶#]\s*$")          # Sphinx and other generators end headings with a link mark
@@ -37,7 +37,7 @@ def read(data: bytes) -> Extracted:
     for element in document.iter("main"):
         builder.walk(element)
     title = _PERMALINK.sub("", (document.get("title") or "").strip()) or builder.first_heading
-    return Extracted("".join(builder.parts), builder.paragraphs, 0, "utf-8", title or None, builder.regions)
+    return builder.out.extracted(title or None)
 
 
 class _SourceText:
@@ -90,10 +90,7 @@ class _Builder:
 
     def __init__(self, source: _SourceText) -> None:
         self.source = source
-        self.parts: list[str] = []
-        self.length = 0
-        self.paragraphs: list[Paragraph] = []
-        self.regions: list[Region] = []
+        self.out = Blocks()
         self.block = 0
         self.path: list[tuple[int, str]] = []
         self.first_heading: str | None = None
@@ -138,17 +135,10 @@ class _Builder:
         text = text if verbatim else _SPACE.sub(" ", text).strip()
         if not text.strip():
             return
-        if self.parts:
-            self.parts.append("\n\n")
-            self.length += 2
-        start = self.length
-        self.parts.append(text)
-        self.length += len(text)
-        lead = len(text) - len(text.lstrip())
-        self.paragraphs.append(Paragraph(start + lead, start + len(text.rstrip()), self.block))
         heading = " > ".join(t for _, t in self.path) or None
-        line = self.source.line_of(text) or (self.regions[-1].source_line if self.regions else None)
-        self.regions.append(Region(start, heading=heading, source_line=line))
+        regions = self.out.regions
+        line = self.source.line_of(text) or (regions[-1].source_line if regions else None)
+        self.out.append(text, self.block, heading=heading, source_line=line)
 
 
 def _flat(element: object) -> str:
