@@ -253,11 +253,11 @@ def test_eval_reports_each_kind_and_the_calibration(seeds_index: Path):
     data = json.loads(run_qa("eval", questions, "--json", "--index", str(seeds_index)).stdout)
     hybrid = data["modes"]["hybrid"]
     kinds = hybrid["by_kind"]
-    assert kinds["off-topic"]["questions"] == 8 and kinds["near-topic"]["questions"] == 28
+    assert kinds["off-topic"]["questions"] == 26 and kinds["near-topic"]["questions"] == 46
     assert hybrid["flagged"] == kinds["off-topic"]["flagged"] + kinds["near-topic"]["flagged"]
     assert hybrid["false_alarms"] == kinds["answerable"]["flagged"]
     bins = hybrid["calibration"]
-    assert sum(b["questions"] for b in bins) == 66 and all(0 <= b["share_right"] <= 1 for b in bins)
+    assert sum(b["questions"] for b in bins) == 102 and all(0 <= b["share_right"] <= 1 for b in bins)
     assert data["modes"]["bm25"]["by_kind"], "BM25 mode is judged too"
 
 
