@@ -65,7 +65,8 @@ SIGNALS: dict[str, str] = {
     "names_unknown": "share of the question's names and numbers that never occur in the documents",
     "names_missing": "share of the question's names and numbers missing from the best passage that holds most of them",
     "answer_type_missing": "the question asks for a kind of answer (number, date, name, ...) and the best sentences "
-                           "do not hold one: 0 when the best does, 1/3 when the second does, ..., 1 when none does",
+                           "do not hold one besides the question's own words: 0 when the best does, 1/3 when the "
+                           "second does, ..., 1 when none does",
     "answer_unit_missing": "1 when the question asks for an amount (how many doses, what it cost, how much it grew) "
                            "and the best passages give no such amount",
     "bm25_strength": "BM25 score of the best passage as a share of the most the question's words can score",
@@ -254,7 +255,8 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
         features["answer_type_missing"] = 0.0
         texts["answer_type_missing"] = "the question asks for no particular kind of answer"
     else:
-        first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3])), None)
+        own = frozenset(tokenize(question))   # lower-cased words: the question's own words are no answer
+        first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3], own)), None)
         features["answer_type_missing"] = 1.0 if first is None else first / TYPE_SENTENCES
         article = "an" if kind[0] in "aeiou" else "a"
         texts["answer_type_missing"] = (f"the question asks for {article} {kind} and the best sentences hold none"

@@ -63,6 +63,20 @@ def test_answer_type_a_number_question_whose_passages_hold_no_number(town):
     assert signals(town, asked, "bm25")["answer_type_missing"] == 1.0, "BM25 mode checks the answer type too"
 
 
+def test_answer_type_the_question_s_own_words_are_not_the_answer(town):
+    """"Who restored the bridge over the river Wren?": "Wren" is a name, but the question's own; the
+    passage says "local volunteers" and names nobody."""
+    asked = "Who restored the old stone bridge over the river Wren?"
+    assert signals(town, asked)["answer_type_missing"] == 1.0
+    assert "asks for a person and the best sentences hold none" in reason(town, asked, "answer_type_missing")
+    assert signals(town, "Who started the reading club for children?")["answer_type_missing"] == 0.0, "Anna Keller"
+    own = frozenset({"who", "restored", "the", "bridge", "over", "river", "wren"})
+    assert holds("person", "The bridge over the river Wren was restored.") is True
+    assert holds("person", "The bridge over the river Wren was restored.", own) is False
+    assert holds("number", "trade grew in 2022", frozenset({"trade", "2022"})) is False
+    assert holds("number", "trade grew 13.4 percent in 2022", frozenset({"trade", "2022"})) is True
+
+
 def test_answer_unit_an_amount_of_something_the_passages_never_count(town):
     assert signals(town, "How many volunteers restored the stone bridge over the river Wren?")["answer_unit_missing"] == 1.0
     assert signals(town, "How many books does the Millbrook library hold?")["answer_unit_missing"] == 0.0
@@ -88,7 +102,8 @@ def test_the_amount_a_question_asks_for(question, unit):
     ("How can I contact the organisers?", "contact"), ("What is the e-mail address of the club?", "e-mail address"),
     ("What is the website of the centre?", "web address"), ("Which city hosts the forum?", "place"),
     ("Which company built the plant?", "organisation"), ("When does the finally clause run?", None),
-    ("How do I read a file?", None),
+    ("How do I read a file?", None), ("Where does China's digital economy rank in the world?", None),
+    ("Where does Pan Deng work?", "place"),
 ])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert asked_type(question) == kind
