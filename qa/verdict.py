@@ -250,7 +250,10 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     similarities = _sentence_similarities(sentences, vector, stored)
     if similarities is None:   # no model: rank sentences by the rarity of the question's words they hold
         weight = {form: t.rarity for t in terms for form in t.forms}
-        scores = [sum(weight.get(w, 0.0) for w in set(tokenize(text, bm25.scheme))) for _, _, _, text, _ in sentences]
+        # Summed in sorted order: a set's order changes from one process to the next (string hashing),
+        # and with it the last bits of the sum, which decide ties between sentences.
+        scores = [sum(weight.get(w, 0.0) for w in sorted(set(tokenize(text, bm25.scheme))))
+                  for _, _, _, text, _ in sentences]
     else:
         scores = list(similarities)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])

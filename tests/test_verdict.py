@@ -199,6 +199,15 @@ def test_the_verdict_does_not_depend_on_k_through_the_cli(seeds_index: Path):
 # --- BM25-only mode -------------------------------------------------------------------
 
 
+def test_the_bm25_verdict_is_the_same_in_every_process(seeds_index: Path):
+    """Sentences are ranked by a sum over the question's words; summed in set order, its last bits (and a
+    tie between two sentences) changed with the process's string hashing, and so did the verdict."""
+    question = "How many countries from Latin America and the Caribbean attended the Chongqing forum?"
+    verdicts = [json.loads(run_qa("ask", question, "--json", "--mode", "bm25", "--index", str(seeds_index),
+                                  env={"PYTHONHASHSEED": seed}).stdout) for seed in ("1", "2", "3")]
+    assert verdicts[0]["why"] == verdicts[1]["why"] == verdicts[2]["why"]
+
+
 def test_bm25_mode_gives_a_verdict(seeds_index: Path):
     answerable = json.loads(run_qa("ask", "What did BGI Genomics set up in Uruguay?", "--json", "--mode", "bm25",
                                    "--index", str(seeds_index)).stdout)
