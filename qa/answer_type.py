@@ -23,7 +23,7 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern
                r"|\bwhat percentage\b|\bhow much\b"),
     ("person", r"^\W*who(m|se)?\b|\b(which|what) (person|people|minister|president|official|author|director|chair"
                r"|maintainer|inventor|founder)\b"),
-    ("place", r"^\W*where\b|\b(which|what|in which|in what) (city|country|countries|place|town|region|province|state)\b"),
+    ("place", r"^\W*where\b(?!.*\brank)|\b(which|what|in which|in what) (city|country|countries|place|town|region|province|state)\b"),
     ("organisation", r"\b(which|what) (company|companies|organi[sz]ation|firm|university|institution|agency|bank)\b"),
 ))
 
@@ -43,13 +43,16 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w'’&-]*")
 _TWO_CAPITALISED = re.compile(r"\b[A-Z][\w'’&-]*\s+[A-Z][\w'’&-]*")
 
 
-def has_name(text: str) -> bool:
-    """A capitalised word that does not start a sentence, or two capitalised words in a row."""
-    if _TWO_CAPITALISED.search(text):
-        return True
+def has_name(text: str, known: frozenset[str] = frozenset()) -> bool:
+    """A capitalised word that does not start a sentence, or two capitalised words in a row; words in
+    `known` (lower-cased: the question's own) do not count, so a passage naming only the question's
+    subject does not give the name it asks for."""
+    for match in _TWO_CAPITALISED.finditer(text):
+        if not _words(match.group()) <= known:
+            return True
     for match in _CAPITALISED.finditer(text):
         before = text[: match.start()].rstrip()
-        if before and before[-1] not in ".!?:\"“‘'(\n":
+        if before and before[-1] not in ".!?:\"“‘'(\n" and not _words(match.group()) <= known:
             return True
     return False
 
@@ -62,21 +65,35 @@ def asked_type(question: str) -> str | None:
     return None
 
 
-def holds(kind: str, text: str) -> bool:
-    """Whether `text` contains something of the answer type `kind`."""
+def holds(kind: str, text: str, known: frozenset[str] = frozenset()) -> bool:
+    """Whether `text` contains something of the answer type `kind` that is not made only of the
+    words in `known` (lower-cased; the question's own words: "2022" in "trade in 2022" is no answer)."""
     if kind == "e-mail address":
-        return bool(_EMAIL.search(text))
+        return _found(_EMAIL, text, known)
     if kind == "web address":
-        return bool(_URL.search(text))
+        return _found(_URL, text, known)
     if kind == "contact":
-        return bool(_EMAIL.search(text) or _URL.search(text) or _PHONE.search(text))
+        return _found(_EMAIL, text, known) or _found(_URL, text, known) or _found(_PHONE, text, known)
     if kind == "date":
-        return bool(_DATE.search(text))
+        return _found(_DATE, text, known)
     if kind == "number":
-        return bool(_NUMBER.search(text))
+        return _found(_NUMBER, text, known)
     if kind in ("person", "place", "organisation"):
-        return has_name(text)
+        return has_name(text, known)
     raise ValueError(f"unknown answer type {kind!r}")
+
+
+def _found(pattern: re.Pattern[str], text: str, known: frozenset[str]) -> bool:
+    """A match of `pattern` in `text` with a word outside `known` (a sign alone, such as "%", counts)."""
+    for match in pattern.finditer(text):
+        words = _words(match.group())
+        if not words or not words <= known:
+            return True
+    return False
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W_]+", text.lower()))
 
 
 TYPES = tuple(kind for kind, _ in _ASKS)

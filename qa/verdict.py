@@ -8,8 +8,9 @@ signals that each catch a different near miss:
 - answer type: the question asks for a number, date, name, e-mail, ... and the best sentences hold none;
 - coverage: the question's words, weighted by rarity (IDF), and its names and numbers are missing from
   the best passages, or from the whole corpus;
-- score shape: how similar the best sentence and passage are, how far the best sentence stands out,
-  how much dense and BM25 search agree on their top passages.
+- score shape: how similar the best sentence and passage are, how far the best sentence stands out
+  from the next and the best passage from the depth of the dense ranking, how much dense and BM25
+  search agree on their top passages.
 
 A logistic model over these (weights in `qa/verdict.json`, plain JSON written by
 `tests/bench/fit_verdict.py`, one weight set per search mode) turns them into `answer_confidence`,
@@ -59,13 +60,17 @@ SIGNALS: dict[str, str] = {
     "sentence_similarity": "similarity of the best sentence to the question",
     "passage_similarity": "similarity of the best passage (dense search) to the question",
     "similarity_margin": "how far the best sentence stands out from the next one",
+    "passage_standout": "how far the best passage's similarity stands above the last of the dense ranking's top "
+                        f"{config.SearchSettings.depth}: a question the documents are about has passages clearly "
+                        "closer than the rest; an off-topic question is about as far from all of them",
     "rankings_agree": "how high each search ranks the other's first passage (mean reciprocal rank in its top 5)",
     "terms_in_corpus": "share of the question's words (weighted by rarity) found anywhere in the documents",
     "terms_in_best_passage": "share of the question's words (weighted by rarity) found in one of the best passages",
     "names_unknown": "share of the question's names and numbers that never occur in the documents",
     "names_missing": "share of the question's names and numbers missing from the best passage that holds most of them",
     "answer_type_missing": "the question asks for a kind of answer (number, date, name, ...) and the best sentences "
-                           "do not hold one: 0 when the best does, 1/3 when the second does, ..., 1 when none does",
+                           "do not hold one besides the question's own words: 0 when the best does, 1/3 when the "
+                           "second does, ..., 1 when none does",
     "answer_unit_missing": "1 when the question asks for an amount (how many doses, what it cost, how much it grew) "
                            "and the best passages give no such amount",
     "bm25_strength": "BM25 score of the best passage as a share of the most the question's words can score",
@@ -245,7 +250,10 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     similarities = _sentence_similarities(sentences, vector, stored)
     if similarities is None:   # no model: rank sentences by the rarity of the question's words they hold
         weight = {form: t.rarity for t in terms for form in t.forms}
-        scores = [sum(weight.get(w, 0.0) for w in set(tokenize(text, bm25.scheme))) for _, _, _, text, _ in sentences]
+        # Summed in sorted order: a set's order changes from one process to the next (string hashing),
+        # and with it the last bits of the sum, which decide ties between sentences.
+        scores = [sum(weight.get(w, 0.0) for w in sorted(set(tokenize(text, bm25.scheme))))
+                  for _, _, _, text, _ in sentences]
     else:
         scores = list(similarities)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
@@ -254,7 +262,8 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
         features["answer_type_missing"] = 0.0
         texts["answer_type_missing"] = "the question asks for no particular kind of answer"
     else:
-        first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3])), None)
+        own = frozenset(tokenize(question))   # lower-cased words: the question's own words are no answer
+        first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3], own)), None)
         features["answer_type_missing"] = 1.0 if first is None else first / TYPE_SENTENCES
         article = "an" if kind[0] in "aeiou" else "a"
         texts["answer_type_missing"] = (f"the question asks for {article} {kind} and the best sentences hold none"
@@ -290,6 +299,9 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
         texts["sentence_similarity"] = f"the best sentence has similarity {similarity:.2f} to the question"
         features["passage_similarity"] = dense_scores[0] if dense_scores else 0.0
         texts["passage_similarity"] = f"the best passage has similarity {features['passage_similarity']:.2f}"
+        features["passage_standout"] = float(dense_scores[0] - dense_scores[-1]) if dense_scores else 0.0
+        texts["passage_standout"] = (f"the best passage's similarity stands {features['passage_standout']:.2f} above "
+                                     f"that of the {_ordinal(len(dense_scores))}")
         features["similarity_margin"] = float(ranked[0] - ranked[1]) if len(ranked) > 1 else 0.0
         texts["similarity_margin"] = f"the best sentence leads the next by {features['similarity_margin']:.2f}"
     dense_rank = {row: rank for rank, (row, _) in enumerate(candidates.dense[:AGREEMENT_DEPTH], start=1)}
@@ -398,6 +410,12 @@ def _sentence_similarities(sentences: list[tuple[str, int, int, str, int | None]
 
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’-][^\W_]+)*")
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _listed(words: list[str], joiner: str = "or") -> str:
