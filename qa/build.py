@@ -112,10 +112,7 @@ class Build:
     passages: list[Passage] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
     jobs: list[EmbedJob] = field(default_factory=list)       # what the embedder sees, per passage
-    contexts: list[str] = field(default_factory=list)        # the title and heading path given with each passage
-    _headings_of: str | None = field(default=None, repr=False)   # the document whose title and headings are below
-    _title: str = field(default="", repr=False)
-    _headings: list[tuple[int, str]] = field(default_factory=list, repr=False)
+    bm25_contexts: list[str] = field(default_factory=list)   # the context BM25 counts with each passage ("": none)
 
     def __post_init__(self) -> None:
         self.report = BuildReport(index_dir=self.index_dir)
@@ -195,9 +192,9 @@ class Build:
             self.sources.append(SourceFile(document.name, document.sha256, document.size,
                                            document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
             sentences = document_sentences(document)
-            for passage in passages:
-                heading = self._context(document, passage)
-                self.contexts.append(heading or "")
+            for passage, (heading, bm25_context) in zip(passages, passage_contexts(document, passages, self.counter,
+                                                                                    self.settings)):
+                self.bm25_contexts.append(bm25_context)
                 text = embedding_text(passage, heading) if heading else passage.text
                 shift = len(text) - len(passage.text)
                 spans = [(s - passage.start + shift, e - passage.start + shift)
@@ -205,18 +202,6 @@ class Build:
                 self.jobs.append(embedding.job(text, spans, self.salt))
             self.passages += passages
         report.passages = len(self.passages)
-
-    def _context(self, document: Document, passage: Passage) -> str | None:
-        """What the embedder sees before the passage: the title, and with `heading_context` the heading path."""
-        if not self.settings.title_context:
-            return None
-        if document.name != self._headings_of:
-            self._headings_of, self._title = document.name, title(document, self.counter)
-            self._headings = heading_paths(document.text) if document.kind == "text" else []
-        if not self.settings.heading_context:
-            return self._title
-        heading = passage.heading if document.kind != "text" else heading_at(self._headings, passage.start)
-        return context(self._title, heading, self.counter)
 
     def _previous_model_intact(self) -> bool:
         """The previous generation's ONNX files match their checksums (a damaged model is never kept)."""
@@ -273,8 +258,7 @@ class Build:
             "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
                       for s in self.sources],
         }
-        contexts = self.contexts if self.settings.bm25_context else [""] * len(self.passages)
-        bm25 = BM25.build([bm25_text(p, c) for p, c in zip(self.passages, contexts)], self.settings.bm25_terms)
+        bm25 = BM25.build([bm25_text(p, c) for p, c in zip(self.passages, self.bm25_contexts)], self.settings.bm25_terms)
         write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
                          extra, sentences, regions={d.name: d.regions for d in self.documents})
         remove_owned(scratch, index_id)
@@ -420,11 +404,16 @@ def plain_headings(text: str) -> list[tuple[int, str]]:
     for number, line in enumerate(lines):
         stripped = line.strip()
         alone = (number == 0 or not lines[number - 1].strip()) and (number + 1 < len(lines) and not lines[number + 1].strip())
-        if (alone and stripped and len(stripped) <= HEADING_CHARS and not line[0].isspace()
-                and re.match(r"(?:\d+(?:\.\d+)*\.?\s+)?[^\W\d_]", stripped) and not _NOT_HEADING.search(stripped)):
+        if alone and not line[0].isspace() and reads_like_heading(stripped):
             found.append((offset, stripped))
         offset += len(line)
     return found
+
+
+def reads_like_heading(line: str) -> bool:
+    """Whether a line is short, starts with a letter or a section number, and does not end like a sentence."""
+    return (0 < len(line) <= HEADING_CHARS and re.match(r"(?:\d+(?:\.\d+)*\.?\s+)?[^\W\d_]", line) is not None
+            and not _NOT_HEADING.search(line))
 
 
 def heading_paths(text: str) -> list[tuple[int, str]]:
@@ -448,6 +437,30 @@ def heading_at(paths: list[tuple[int, str]], offset: int) -> str | None:
     """The heading path in force at `offset` of the text (None before the first heading)."""
     at = bisect.bisect_right(paths, (offset, "\U0010ffff")) - 1
     return paths[at][1] if at >= 0 else None
+
+
+def passage_contexts(document: Document, passages: list[Passage], counter: TokenCounter,
+                     settings: config.IndexSettings) -> list[tuple[str, str]]:
+    """For each passage, what the embedder and what BM25 see before it ("": nothing).
+
+    The embedder: with `title_context` the document's title, and with `heading_context` the heading
+    path of the passage's section after it. BM25 (with `bm25_context`): the same, but a title only when
+    it reads like one (a first line that is a whole sentence would add its words to every passage).
+    """
+    if not settings.title_context:
+        return [("", "")] * len(passages)
+    name = title(document, counter)
+    paths = heading_paths(document.text) if document.kind == "text" else []
+    for_bm25 = name if reads_like_heading(name) else ""
+    found = []
+    for passage in passages:
+        heading = None
+        if settings.heading_context:
+            heading = passage.heading if document.kind != "text" else heading_at(paths, passage.start)
+        embedded = context(name, heading, counter)
+        counted = context(for_bm25, heading, counter) if settings.bm25_context else ""
+        found.append((embedded, counted))
+    return found
 
 
 def context(title: str, heading: str | None, counter: TokenCounter) -> str:

@@ -28,14 +28,18 @@ def test_scores_equal_rank_bm25_on_the_seeds(index, question):
 
 
 def test_the_saved_index_scores_like_a_fresh_build(index):
-    from qa.build import bm25_text, title
+    from qa.build import bm25_text, passage_contexts
+    from qa.config import IndexSettings
     from qa.embedder import token_counter
     from qa.sources import read
     from tests.conftest import SEEDS
 
-    counter = token_counter("all-MiniLM-L6-v2")    # the seeds have no headings: each passage's context is its title
-    titles = {f.name: title(read(f, SEEDS), counter) for f in SEEDS.iterdir()}
-    texts = [bm25_text(p, titles[p.file]) for p in index.stored.all_passages()]
+    counter = token_counter("all-MiniLM-L6-v2")
+    texts = []
+    for path in sorted(SEEDS.iterdir()):
+        passages = [p for p in index.stored.all_passages() if p.file == path.name]
+        texts += [bm25_text(p, c) for p, (_, c) in zip(passages, passage_contexts(read(path, SEEDS), passages,
+                                                                                  counter, IndexSettings()))]
     fresh = BM25.build(texts).top("clinical laboratory in Uruguay", 5)
     saved = index.stored.bm25.top("clinical laboratory in Uruguay", 5)
     assert [row for row, _ in saved] == [row for row, _ in fresh]
