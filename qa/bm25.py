@@ -34,11 +34,18 @@ STOP_WORDS = frozenset(
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves""".split()
 )
-SCHEMES = ("plain", "stem", "stem-stop")
+SCHEMES = ("plain", "stem", "stem-stop", "code")
+
+#: A name as code writes it: words joined by dots or underscores (`os.environ`, `hashlib.sha256`,
+#: `snake_case_names`, `__init__`), a call (`zip(`), or an option (`strict=True`, `indent=4`).
+_IDENTIFIER = re.compile(r"(?<![\w.])(\w+(?:\.\w+)*)(\(|=\w+)?")
 
 
 def tokenize(text: str, scheme: str = "plain") -> list[str]:
     """BM25 terms of `text`: lower-cased runs of letters and digits, stemmed and filtered by `scheme`.
+
+    The "code" scheme adds, to the plain words, each name written as code kept whole: `os.environ`
+    gives "os", "environ" and "os.environ"; `zip(` also "zip()"; `strict=True` also "strict=true".
 
     A run of CJK characters becomes its overlapping character pairs ("大熊猫" -> "大熊", "熊猫"), and a
     lone CJK character stays one term: the usual baseline for text without spaces (as Lucene's CJK
@@ -47,9 +54,26 @@ def tokenize(text: str, scheme: str = "plain") -> list[str]:
     words = [piece for word in _TOKEN.findall(text.lower()) for piece in _pieces(word)]
     if scheme == "plain":
         return words
+    if scheme == "code":
+        return words + identifiers(text)
     if scheme == "stem-stop":
         words = [w for w in words if w not in STOP_WORDS]
     return _stemmer().stemWords(words)
+
+
+def identifiers(text: str) -> list[str]:
+    """Names written as code in `text`, lower-cased and kept whole (a plain word only as a call, `zip()`)."""
+    terms = []
+    for match in _IDENTIFIER.finditer(text.lower()):
+        name, suffix = match.group(1).strip("."), match.group(2)
+        compound = "." in name or "_" in name.strip("_") or name != name.strip("_")
+        if compound and re.search(r"[^\W\d_]", name):
+            terms.append(name)
+        if suffix == "(":
+            terms.append(name + "()")
+        elif suffix:
+            terms.append(name + suffix)
+    return terms
 
 
 def _pieces(word: str) -> list[str]:

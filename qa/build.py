@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ class Build:
     passages: list[Passage] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
     jobs: list[EmbedJob] = field(default_factory=list)       # what the embedder sees, per passage
+    bm25_contexts: list[str] = field(default_factory=list)   # the context BM25 counts with each passage ("": none)
 
     def __post_init__(self) -> None:
         self.report = BuildReport(index_dir=self.index_dir)
@@ -181,18 +183,19 @@ class Build:
         if report.up_to_date:
             report.passages = previous.size
             return
-        # The model sees at most 254 word pieces of text; leave room for the title when it is given.
-        title_room = TITLE_TOKENS + 1 if self.settings.title_context else 0
-        max_tokens = min(self.settings.max_tokens, 254 - title_room)
+        # The model sees at most 254 word pieces of text; leave room for the context when it is given.
+        context_room = CONTEXT_TOKENS + 1 if self.settings.title_context else 0
+        max_tokens = min(self.settings.max_tokens, 254 - context_room)
         for number, document in enumerate(self.documents):
             self._progress("splitting", number, len(self.documents))
             passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             self.sources.append(SourceFile(document.name, document.sha256, document.size,
                                            document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
-            heading = title(document, self.counter) if self.settings.title_context else None
             sentences = document_sentences(document)
-            for passage in passages:
-                text = embedding_text(passage, heading) if heading is not None else passage.text
+            for passage, (heading, bm25_context) in zip(passages, passage_contexts(document, passages, self.counter,
+                                                                                    self.settings)):
+                self.bm25_contexts.append(bm25_context)
+                text = embedding_text(passage, heading) if heading else passage.text
                 shift = len(text) - len(passage.text)
                 spans = [(s - passage.start + shift, e - passage.start + shift)
                          for s, e in sentence_pieces(sentences, document.text, passage)]
@@ -255,7 +258,7 @@ class Build:
             "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
                       for s in self.sources],
         }
-        bm25 = BM25.build([p.text for p in self.passages], self.settings.bm25_terms)
+        bm25 = BM25.build([bm25_text(p, c) for p, c in zip(self.passages, self.bm25_contexts)], self.settings.bm25_terms)
         write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
                          extra, sentences, regions={d.name: d.regions for d in self.documents})
         remove_owned(scratch, index_id)
@@ -381,9 +384,100 @@ def title(document: Document, counter: TokenCounter) -> str:
     return line if len(offsets) <= TITLE_TOKENS else line[: offsets[TITLE_TOKENS][0]].rstrip()
 
 
+#: Word pieces of the context (title and heading path) given with each passage.
+CONTEXT_TOKENS = 48
+#: A line alone between blank lines is a plain-text heading when it is this short and reads like one; a
+#: text with fewer such lines is not organised by headings (a news article's "Leave a Reply").
+HEADING_CHARS = 80
+MIN_HEADINGS = 3
+_NOT_HEADING = re.compile(r"[.,;:!?]$|\s\|\s|^(?:new|changed|deprecated) in version|\s=\s|^>>>|^source code:"
+                          r"|^(?:note|notes|see also|warning|tip|hint|important|caution|example|examples)$", re.IGNORECASE)
+#: A heading that names code (an entry of a reference: "os.environ", "zip(*iterables)") rather than a section.
+_CODE_HEADING = re.compile(r"\(|[^\W\d]\w*[._]\w")
+
+
+def plain_headings(text: str) -> list[tuple[int, str]]:
+    """Headings of plain text and where each starts: short lines alone between blank lines that start with
+    a letter and do not end like a sentence ("Built-in Functions", "zip(*iterables, strict=False)")."""
+    lines = text.splitlines(keepends=True)
+    found, offset = [], 0
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        alone = (number == 0 or not lines[number - 1].strip()) and (number + 1 < len(lines) and not lines[number + 1].strip())
+        if alone and not line[0].isspace() and reads_like_heading(stripped):
+            found.append((offset, stripped))
+        offset += len(line)
+    return found
+
+
+def reads_like_heading(line: str) -> bool:
+    """Whether a line is short, starts with a letter or a section number, and does not end like a sentence."""
+    return (0 < len(line) <= HEADING_CHARS and re.match(r"(?:\d+(?:\.\d+)*\.?\s+)?[^\W\d_]", line) is not None
+            and not _NOT_HEADING.search(line))
+
+
+def heading_paths(text: str) -> list[tuple[int, str]]:
+    """Where each plain-text heading starts and its path: the section it is in, then the entry it names
+    ("Process Parameters > os.environ"); a section heading ends the entry above it. None in a text with
+    fewer than MIN_HEADINGS headings."""
+    headings = plain_headings(text)
+    if len(headings) < MIN_HEADINGS:
+        return []
+    paths, section = [], None
+    for start, line in headings:
+        if _CODE_HEADING.search(line) and not line[0].isdigit():     # "4.3. The range() Function" is a section
+            paths.append((start, f"{section} > {line}" if section else line))
+        else:
+            section = line
+            paths.append((start, line))
+    return paths
+
+
+def heading_at(paths: list[tuple[int, str]], offset: int) -> str | None:
+    """The heading path in force at `offset` of the text (None before the first heading)."""
+    at = bisect.bisect_right(paths, (offset, "\U0010ffff")) - 1
+    return paths[at][1] if at >= 0 else None
+
+
+def passage_contexts(document: Document, passages: list[Passage], counter: TokenCounter,
+                     settings: config.IndexSettings) -> list[tuple[str, str]]:
+    """For each passage, what the embedder and what BM25 see before it ("": nothing).
+
+    The embedder: with `title_context` the document's title, and with `heading_context` the heading
+    path of the passage's section after it. BM25 (with `bm25_context`): the same, but a title only when
+    it reads like one (a first line that is a whole sentence would add its words to every passage).
+    """
+    if not settings.title_context:
+        return [("", "")] * len(passages)
+    name = title(document, counter)
+    paths = heading_paths(document.text) if document.kind == "text" else []
+    for_bm25 = name if reads_like_heading(name) else ""
+    found = []
+    for passage in passages:
+        heading = None
+        if settings.heading_context:
+            heading = passage.heading if document.kind != "text" else heading_at(paths, passage.start)
+        embedded = context(name, heading, counter)
+        counted = context(for_bm25, heading, counter) if settings.bm25_context else ""
+        found.append((embedded, counted))
+    return found
+
+
+def context(title: str, heading: str | None, counter: TokenCounter) -> str:
+    """The title and the heading path under it ("os — Miscellaneous... > os.environ"), cut to CONTEXT_TOKENS."""
+    line = title if not heading or heading == title else heading if heading.startswith(title) else f"{title} > {heading}"
+    offsets = counter.offsets(line)
+    return line if len(offsets) <= CONTEXT_TOKENS else line[: offsets[CONTEXT_TOKENS][0]].rstrip()
+
+
 def embedding_text(passage: Passage, title: str) -> str:
     """What the embedder sees: the passage, after its document's title unless it starts with it."""
     return passage.text if passage.text.startswith(title) else f"{title}\n{passage.text}"
+
+
+def bm25_text(passage: Passage, context: str) -> str:
+    """What BM25 counts the terms of: the passage, after its context (none: "") unless it starts with it."""
+    return embedding_text(passage, context) if context else passage.text
 
 
 def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Embedder:

@@ -28,7 +28,12 @@ class IndexSettings:
     overlap: int = 2
     #: Give the embedder each document's first line (its title) before every passage of it.
     title_context: bool = True
-    #: BM25 terms: "plain" (lower-cased words), "stem" (English Snowball stems), "stem-stop" (and no stop words).
+    #: And after the title, the heading path of the section the passage is in ("Built-in Functions > zip(...)").
+    heading_context: bool = True
+    #: BM25 terms come from that context too, not only from the passage.
+    bm25_context: bool = True
+    #: BM25 terms: "plain" (lower-cased words), "stem" (English Snowball stems), "stem-stop" (and no stop words),
+    #: "code" (plain words, and names written as code kept whole too: "os.environ", "zip()", "strict=true").
     bm25_terms: str = "plain"
 
     def as_dict(self) -> dict[str, object]:
@@ -76,7 +81,8 @@ CHECKPOINT_EVERY = int(os.environ.get("QA_CHECKPOINT_EVERY", "512"))
 
 #: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
 #: vectors are reused only from builds with the same version (recorded in the manifest).
-SPLITTER_VERSION = 2
+#: 3: the embedder and BM25 see the heading path with the title (IndexSettings.heading_context, bm25_context).
+SPLITTER_VERSION = 3
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
 WATCH_SETTLE_MS = 200

@@ -28,8 +28,41 @@ def test_scores_equal_rank_bm25_on_the_seeds(index, question):
 
 
 def test_the_saved_index_scores_like_a_fresh_build(index):
-    texts = [p.text for p in index.stored.all_passages()]
+    from qa.build import bm25_text, passage_contexts
+    from qa.config import IndexSettings
+    from qa.embedder import token_counter
+    from qa.sources import read
+    from tests.conftest import SEEDS
+
+    counter = token_counter("all-MiniLM-L6-v2")
+    texts = []
+    for path in sorted(SEEDS.iterdir()):
+        passages = [p for p in index.stored.all_passages() if p.file == path.name]
+        texts += [bm25_text(p, c) for p, (_, c) in zip(passages, passage_contexts(read(path, SEEDS), passages,
+                                                                                  counter, IndexSettings()))]
     fresh = BM25.build(texts).top("clinical laboratory in Uruguay", 5)
     saved = index.stored.bm25.top("clinical laboratory in Uruguay", 5)
     assert [row for row, _ in saved] == [row for row, _ in fresh]
     assert saved[0][1] == pytest.approx(fresh[0][1])
+
+
+@pytest.mark.parametrize("question", QUESTIONS + ["How do I read os.environ?", "zip() with strict=True"])
+def test_code_terms_score_as_rank_bm25_over_the_same_terms(index, question):
+    texts = [p.text for p in index.stored.all_passages()] + [
+        "os.environ is a mapping; os.getenv(key) reads one variable.", "zip(*iterables, strict=False) pairs items."]
+    reference = BM25Okapi([tokenize(t, "code") for t in texts]).get_scores(tokenize(question, "code"))
+    ours = np.zeros(len(texts))
+    rows, scores = BM25.build(texts, "code").scores(question)
+    ours[rows] = scores
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("text", "extra"), [
+    ("Read os.environ and call zip(a, b, strict=True).", ["os.environ", "zip()", "strict=true"]),
+    ("hashlib.sha256() and snake_case_names and __init__", ["hashlib.sha256", "hashlib.sha256()", "snake_case_names", "__init__"]),
+    ("json.dumps(obj, indent=4)", ["json.dumps", "json.dumps()", "indent=4"]),
+    ("Plain words (in brackets), version 3.11, the end.", []),
+])
+def test_code_terms_keep_names_whole_and_split(text, extra):
+    assert tokenize(text, "code") == tokenize(text) + extra
+    assert set(tokenize(text)) >= {"os", "environ"} if "os.environ" in text else True

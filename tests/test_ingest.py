@@ -131,13 +131,15 @@ def test_editing_one_paragraph_reembeds_only_its_passages(ix: Path, tmp_path: Pa
     assert second.changed == 1 and second.embedded == changed, "only passages whose text changed are embedded"
     assert index.search("What do the llamas say?", k=1, mode="bm25")[0].passage.text.count("llamas")
     # What was reused equals what embedding the same inputs afresh gives.
-    from qa.build import embedding_text, title
+    from qa.build import embedding_text, passage_contexts
+    from qa.config import IndexSettings
     from qa.sources import read
     from qa.embedder import onnx_embedder, token_counter
 
-    heading = title(read(corpus / "long.txt", corpus), token_counter("all-MiniLM-L6-v2"))
     passages = index.stored.all_passages()
-    fresh = onnx_embedder(index.stored.folder).encode([embedding_text(p, heading) for p in passages])
+    contexts = passage_contexts(read(corpus / "long.txt", corpus), passages, token_counter("all-MiniLM-L6-v2"),
+                                IndexSettings())
+    fresh = onnx_embedder(index.stored.folder).encode([embedding_text(p, c) for p, (c, _) in zip(passages, contexts)])
     assert np.sum(fresh * np.asarray(index.stored.vectors), axis=1).min() > 0.9999
 
 
