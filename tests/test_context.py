@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa import Index
+from qa.config import IndexSettings
 from qa.build import heading_at, heading_paths, plain_headings
 
 REFERENCE = """Built-in Functions
@@ -63,6 +64,7 @@ def test_a_passage_under_an_entry_is_found_by_the_entry_name_it_does_not_repeat(
     (corpus / "functions.txt").write_text(REFERENCE.replace("Return a new sorted list", filler + " Return a new sorted list"),
                                           encoding="utf-8")
     (corpus / "other.txt").write_text("Other\n\nNothing about sorting here at all.\n", encoding="utf-8")
-    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
+    settings = IndexSettings(heading_context=True, bm25_context=True)     # measured, opt-in (qa/config.py)
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model), settings=settings)
     hits = Index.open(tmp_path / "ix", model=str(fake_model)).search("reverse=False key=None", k=3, mode="bm25")
     assert any("Return a new sorted list" in h.passage.text and "key=None" not in h.passage.text for h in hits)
