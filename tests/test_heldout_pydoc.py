@@ -56,6 +56,8 @@ def test_hybrid_against_each_side_alone(slice_index):
     assert hybrid.recall(5) >= 0.85 and hybrid.mrr() >= 0.8, hybrid.misses   # measured 0.897 and 0.835
     assert hybrid.recall(1) >= max(dense.recall(1), bm25.recall(1))         # 0.77; dense 0.74, bm25 0.59
     assert hybrid.mrr() > bm25.mrr()
-    # On this slice dense alone ranks a little better on MRR (0.846 against 0.835): the slice is small,
-    # so dense search has few near misses to confuse it. On the whole corpus hybrid is ahead (README).
+    # Dense alone ranks a little better on MRR here (0.846 against 0.835), and on the whole corpus's held-out
+    # questions too (0.597 against 0.550; on its tune questions hybrid is ahead, 0.542 against 0.458): at
+    # size, fusing in BM25 costs paraphrase questions (tests/bench/questions/README.md). Hence no strict
+    # "hybrid >= dense" on MRR; a larger drop fails.
     assert hybrid.mrr() >= dense.mrr() - 0.03
