@@ -51,7 +51,9 @@ def tokenize(text: str, scheme: str = "plain") -> list[str]:
     lone CJK character stays one term: the usual baseline for text without spaces (as Lucene's CJK
     bigram filter does), so a two-character word matches wherever it occurs inside a longer run.
     """
-    words = [piece for word in _TOKEN.findall(text.lower()) for piece in _pieces(word)]
+    words = _TOKEN.findall(text.lower())
+    if _IS_CJK.search(text):     # most text has none: no per-word work then
+        words = [piece for word in words for piece in _pieces(word)]
     if scheme == "plain":
         return words
     if scheme == "code":
