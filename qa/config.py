@@ -51,9 +51,9 @@ class SearchSettings:
     bm25_weight: float = 1.0
 
 
-#: The answering sentence is marked in this many top hits; the verdict reads this many top passages.
+#: The answering sentence is marked in this many top hits; the verdict (qa/verdict.py, weights in
+#: qa/verdict.json) reads this many top passages.
 ANSWER_PASSAGES = 3
-#: Whether the documents answer is decided by qa/verdict.py with the weights in qa/verdict.json.
 
 #: Search defaults.
 DEFAULT_K = 5
@@ -82,8 +82,9 @@ CHECKPOINT_EVERY = int(os.environ.get("QA_CHECKPOINT_EVERY", "512"))
 
 #: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
 #: vectors are reused only from builds with the same version (recorded in the manifest).
-#: 3: the embedder and BM25 see the heading path with the title (IndexSettings.heading_context, bm25_context).
-SPLITTER_VERSION = 3
+#: (The optional heading context needs no bump: what the embedder sees is in each vector's key, and the
+#: settings are in the manifest.)
+SPLITTER_VERSION = 2
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
 WATCH_SETTLE_MS = 200

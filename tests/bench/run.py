@@ -40,7 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa import Index  # noqa: E402
 from qa.bm25 import BM25  # noqa: E402
-from qa.build import embedding_text, title  # noqa: E402
+from qa.build import embedding_text, passage_contexts  # noqa: E402
 from qa.ownership import claim  # noqa: E402
 from qa.sources import read  # noqa: E402
 from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
@@ -83,8 +83,13 @@ def measure_build(name: str, corpus: Path, work: Path, quantization: str = "none
     passages = index.stored.all_passages()
     root = Path(index.stored.root)
     counter = token_counter("all-MiniLM-L6-v2")
-    headings = {f.path: title(read(root / f.path, root), counter) for f in index.stored.files}
-    texts = list(dict.fromkeys(embedding_text(p, headings[p.file]) for p in passages))   # what the build embedded
+    by_file: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_file.setdefault(passage.file, []).append(passage)
+    texts = list(dict.fromkeys(      # what the build embedded: each passage after its context, as the build made it
+        embedding_text(p, context) if context else p.text
+        for name, group in by_file.items()
+        for p, (context, _) in zip(group, passage_contexts(read(root / name, root), group, counter, index.settings))))
     texts = random.Random(0).sample(texts, min(RAW_SAMPLE, len(texts)))
     model = onnx_embedder(index.stored.folder)
     model.encode(texts[:32])                                     # warm up
