@@ -64,7 +64,7 @@ def render(name: str, questions: Path, result: dict) -> str:
             for key in ("recall@1", "recall@5", "recall@10", "mrr@10")}
     for system, r in systems.items():
         if "error" in r:
-            lines.append(f"| {system} | failed: {r['error'].splitlines()[0][:80]} ||||||| ")
+            lines.append(f"| {system} | failed: {r['error'].splitlines()[0][:80]} |" + " - |" * 6)
             continue
         cells = [f"{r['build_s']:.0f}", f"{r['cold_s']:.2f}", f"{r['p50_ms']:.1f}"]
         for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
