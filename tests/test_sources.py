@@ -170,6 +170,18 @@ def test_html_blocks_know_their_heading_and_source_line(tmp_path: Path):
     assert document.region_at(offset).heading == "Barn owls return to the valley > Copying files of the survey"
 
 
+def test_html_permalink_marks_are_not_text(tmp_path: Path):
+    page = ("<html><head><title>zlib</title></head><body><main><h1>zlib<a class='headerlink' href='#z'>¶</a></h1>"
+            "<p>" + "This module compresses data with the DEFLATE algorithm used by gzip. " * 4 + "</p>"
+            "<dl><dt>zlib.crc32(data[, value])<a class='headerlink' href='#c'>¶</a></dt>"
+            "<dd><p>" + "Computes a CRC checksum of data; the result is an unsigned 32-bit integer. " * 3
+            + "</p></dd></dl><p>Paragraph marks ¶ inside a sentence stay.</p></main></body></html>")
+    (tmp_path / "zlib.html").write_text(page, encoding="utf-8")
+    document = read(tmp_path / "zlib.html", tmp_path)
+    assert "zlib.crc32(data[, value])" in document.text
+    assert "value])¶" not in document.text and "Paragraph marks ¶ inside" in document.text
+
+
 def test_html_in_a_declared_non_utf8_charset_is_decoded_right():
     document = read(FIXTURES / "cp1252.html", FIXTURES)
     assert (FIXTURES / "cp1252.html").read_bytes().find("é".encode("utf-8")) == -1   # the file is really cp1252

@@ -15,6 +15,7 @@ from qa.sources.document import Blocks, Extracted, Unreadable
 
 _SPACE = re.compile(r"\s+")
 _PERMALINK = re.compile(r"\s*[¶#]\s*$")          # Sphinx and other generators end headings with a link mark
+_PILCROW = re.compile(r"\s*¶\s*$")                # ... and API entries (`zip(*iterables)¶`); never content
 _SKIPPED_TAGS = {"script", "style", "noscript", "template"}
 
 
@@ -132,7 +133,7 @@ class _Builder:
         self.add(text)
 
     def add(self, text: str, verbatim: bool = False) -> None:
-        text = text if verbatim else _SPACE.sub(" ", text).strip()
+        text = text if verbatim else _PILCROW.sub("", _SPACE.sub(" ", text).strip())
         if not text.strip():
             return
         heading = " > ".join(t for _, t in self.path) or None
