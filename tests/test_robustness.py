@@ -142,7 +142,10 @@ def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path
                                                           sig, phase):
     index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
     before = current(index_dir)
-    process = start_build(slow_corpus(tmp_path), index_dir, fake_model)
+    # Embedding with the fake model is quick: three times the copies keep it going for about 5 s after it
+    # starts, so a loaded machine still delivers the signal mid-embedding.
+    corpus = slow_corpus(tmp_path, copies=120 if phase == "embedding" else 40)
+    process = start_build(corpus, index_dir, fake_model)
     wait_for_lock(index_dir, process)
     if phase == "embedding":
         wait_until(lambda: embedding_started(index_dir), process, "started embedding")
