@@ -73,6 +73,9 @@ SIGNALS: dict[str, str] = {
                            "second does, ..., 1 when none does",
     "answer_unit_missing": "1 when the question asks for an amount (how many doses, what it cost, how much it grew) "
                            "and the best passages give no such amount",
+    "answer_near_subject": "the question asks for a kind of answer: the most of the question's words (weighted by "
+                           "rarity) found in a best-passage sentence that holds one, with the sentences beside it; "
+                           "1 when the question asks for no particular kind",
     "bm25_strength": "BM25 score of the best passage as a share of the most the question's words can score",
     "bm25_margin": "how far the best BM25 passage stands out from the next one",
 }
@@ -271,6 +274,9 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
                                         f"{('best', 'second best', 'third best', 'fourth best')[min(first, 3)]} "
                                         "sentence holds one")
 
+    features["answer_near_subject"], texts["answer_near_subject"] = _answer_near_subject(kind, question, sentences,
+                                                                                         terms, bm25.scheme)
+
     unit = asked_unit(question)
     if unit is None:
         features["answer_unit_missing"] = 0.0
@@ -322,6 +328,29 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
                                if len(sparse_scores) > 1 and sparse_scores[0] > 0 else 1.0 if sparse_scores else 0.0)
     texts["bm25_margin"] = f"the best BM25 passage leads the next by {features['bm25_margin']:.0%}"
     return Evidence(features, texts, tuple(marked), similarity)
+
+
+def _answer_near_subject(kind: str | None, question: str, sentences: list[tuple[str, int, int, str, int | None]],
+                         terms: list[_Term], scheme: str) -> tuple[float, str]:
+    """The share of the question's words (by rarity) around the best sentence holding an answer of `kind`:
+    a number in a sentence about something else does not answer "how many ... in Chile"."""
+    if kind is None:
+        return 1.0, "the question asks for no particular kind of answer"
+    total = sum(t.rarity for t in terms)
+    if not total:
+        return 1.0, "the question has no words to look for around an answer"
+    own = frozenset(tokenize(question))
+    words = [set(tokenize(text, scheme)) for _, _, _, text, _ in sentences]
+    best = 0.0
+    for i, (file, _, _, text, _) in enumerate(sentences):
+        if holds(kind, text, own):
+            around = set().union(*(words[j] for j in (i - 1, i, i + 1)
+                                   if 0 <= j < len(sentences) and sentences[j][0] == file))
+            best = max(best, sum(t.rarity for t in terms if t.forms & around) / total)
+    article = "an" if kind[0] in "aeiou" else "a"
+    return best, (f"no sentence of the best passages holds {article} {kind}" if not any(
+        holds(kind, text, own) for _, _, _, text, _ in sentences) else
+        f"the sentences that hold {article} {kind} mention at most {best:.0%} of the question's words")
 
 
 def question_terms(question: str, bm25: Any) -> list[_Term]:
@@ -431,7 +460,7 @@ def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     confidence = weights.probability(evidence.features)
     answered = confidence >= weights.threshold
     effects = weights.effects(evidence.features)
-    reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4))
+    reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
     reasons.sort(key=lambda r: -r.effect if answered else r.effect)
     return Verdict(answered, confidence, tuple(reasons), evidence.marked, evidence.similarity, model,
@@ -446,6 +475,13 @@ def verdict_for(question: str, vector: np.ndarray | None, candidates: Candidates
     if not candidates.ranking:   # nothing to judge: no passage shares a word with the question
         empty = Reason("no_passage", 1.0, "no passage matches the question", 0.0)
         return Verdict(False, 0.0, (empty,), (), evidence.similarity, model, tuple(sorted(evidence.features.items())))
+    if evidence.features["terms_in_corpus"] == 0.0:
+        # Not one word the question is about occurs in the documents ("a recipe for guacamole"): they
+        # cannot state its answer, however close some passage's vector comes. Of 172 answerable fit
+        # questions none is in this case; of 68 off-topic ones, 31 are.
+        absent = Reason("terms_in_corpus", 0.0, evidence.texts["terms_in_corpus"], 0.0)
+        return Verdict(False, 0.0, (absent,), evidence.marked, evidence.similarity, model,
+                       tuple(sorted(evidence.features.items())))
     return decide(evidence, weights, model)
 
 

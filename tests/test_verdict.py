@@ -85,6 +85,42 @@ def test_answer_unit_an_amount_of_something_the_passages_never_count(town):
         town, "How much did the restoration of the stone bridge cost?", "answer_unit_missing")
 
 
+def test_answer_near_subject_a_number_about_something_else_is_no_answer(town):
+    """"How many books ..." finds 20,000 books in the library's sentence; asked of the bakery, the only
+    numbers in the best passages sit in sentences about other things."""
+    assert signals(town, "How many books does the Millbrook library hold?")["answer_near_subject"] >= 0.9
+    asked = "How many loaves of rye bread does the Hill Street bakery sell each day?"
+    assert signals(town, asked)["answer_near_subject"] <= 0.2
+    assert signals(town, asked, "bm25")["answer_near_subject"] <= 0.2
+    assert signals(town, "What does the bakery on Hill Street sell?")["answer_near_subject"] == 1.0, "asks for no type"
+    assert "mention at most" in reason(town, "How many books does the Hill Street bakery sell?", "answer_near_subject")
+
+
+def test_answer_near_subject_reads_the_sentences_beside_the_number_not_the_whole_passage(tmp_path, fake_model):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in TOWN.items():   # other documents, so that the harbour's words are rare
+        (corpus / name).write_text(text, encoding="utf-8")
+    (corpus / "harbour.txt").write_text(
+        "Harbour report\n\nThe harbour of Millbrook handled 420 ships last year. The old lighthouse was painted "
+        "white in spring. The fishing fleet landed cod, herring and mackerel.\n", encoding="utf-8")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
+    harbour = Index.open(tmp_path / "ix")
+    for mode in ("hybrid", "bm25"):
+        assert signals(harbour, "How many ships did the Millbrook harbour handle last year?", mode)["answer_near_subject"] == 1.0
+        # One passage holds both, but the number is two sentences away from the fleet and its herring.
+        assert signals(harbour, "How many tonnes of herring did the fishing fleet land?", mode)["answer_near_subject"] < 0.2
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_coverage_no_word_of_the_question_in_the_documents_is_no_answer(town, mode):
+    answer = town.answer("What is the recipe for guacamole?", k=3, mode=mode)
+    assert not answer.answered and answer.verdict.answer_confidence == 0.0
+    assert "“recipe” or “guacamole” never occur in these documents" in answer.verdict.top_reason.text
+    assert answer.hits, "the nearest passages are still listed"
+    assert town.answer("What is the recipe for apple cake?", k=3, mode=mode).verdict.answer_confidence > 0.0
+
+
 @pytest.mark.parametrize("question, unit", [
     ("How many vaccine doses did China send to Cuba?", ("count", "doses")),
     ("With how many CELAC members has China set up mechanisms?", ("count", "members")),
@@ -159,13 +195,18 @@ def test_a_near_miss_and_an_off_topic_question_are_not_answered_but_the_real_one
     assert town.answer("How many books does the Millbrook library hold?").answered is True
 
 
-def test_the_off_topic_guard_a_question_about_as_far_from_every_passage(town):
-    """A question sharing no subject with the documents is as far from one passage as from the others:
-    flagged, and that is the reason given first (not the lack of a name or a number it never asked for)."""
-    answer = town.answer("How do I train for a marathon?")
+@pytest.mark.parametrize("question", ["How do I replace the battery in my laptop?", "How do I open a bank account?"])
+def test_the_off_topic_guard_a_question_about_as_far_from_every_passage(town, question):
+    """A question sharing a word but no subject with the documents ("replaced" the parapet, "open" to
+    walkers) is far from every passage: flagged, and the reason given first is how far (not the lack of a
+    name or a number it never asked for, which now weighs nothing either way)."""
+    answer = town.answer(question)
     assert answer.answered is False
-    assert answer.verdict.top_reason.signal == "passage_standout"
-    assert answer.verdict.top_reason.text.startswith("the best passage's similarity stands 0.")
+    assert answer.verdict.top_reason.signal in ("sentence_similarity", "passage_standout")
+    assert answer.verdict.top_reason.text.startswith(("the best sentence has similarity 0.",
+                                                      "the best passage's similarity stands 0."))
+    neutral = {r.signal: r.effect for r in answer.verdict.reasons}
+    assert neutral["names_missing"] == neutral["answer_type_missing"] == neutral["answer_near_subject"] == 0.0
 
 
 # --- independent of -k ----------------------------------------------------------------
@@ -264,8 +305,8 @@ def test_no_answer_names_the_top_reason_and_still_lists_passages(seeds_index: Pa
     text = run_qa("ask", "How can I contact the organisers of the Chongqing forum?", "-k", "2",
                   "--index", str(seeds_index)).stdout
     first = " ".join(text.split(" 1. seeds/")[0].split())
-    assert first.startswith("No answer in these documents: the question asks for a contact and the best sentences "
-                            "hold none (answer confidence 0.") and first.endswith("). Nearest passages:")
+    assert first.startswith("No answer in these documents: no sentence of the best passages holds a contact "
+                            "(answer confidence 0.") and first.endswith("). Nearest passages:")
     assert " 1. seeds/" in text and " 2. seeds/" in text
 
 
@@ -299,7 +340,7 @@ def test_eval_reports_each_kind_and_the_calibration(seeds_index: Path):
 
 
 def held_out(corpus: str) -> list[dict]:
-    lines = (REPO / "tests" / "verdict" / f"{corpus}.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (REPO / "tests" / "verdict" / f"{corpus}-2.jsonl").read_text(encoding="utf-8").splitlines()
     return [q for q in map(json.loads, lines) if q["split"] == "held-out"]
 
 
@@ -308,16 +349,17 @@ def flagged_share(index: Index, questions: list[dict], kind: str, mode: str = "h
     return sum(not a.answered for a in index.answer_many(chosen, k=3, mode=mode)) / len(chosen)
 
 
-# Floors at the levels measured by tests/bench/verdict_report.py (README "How good is it?"): a change
-# that makes the verdict worse on questions nobody tuned it on fails here.
+# Floors at the levels measured by tests/bench/verdict_report.py (README "How good is it?") on the
+# held-out sets seeds-2.jsonl and pydoc-2.jsonl, reported once and never fitted on: a change that makes
+# the verdict worse on questions nobody tuned it on fails here.
 def test_held_out_seeds_quality(index):
     questions = held_out("seeds")
-    # Measured with the weights of tests/bench/fit_verdict.py (passage_standout, the question's own words
-    # no answer): off-topic 2/4 ("the symptoms of the flu" and "a recipe for guacamole" get through;
-    # 1/4 before, 4/4 with the old similarity threshold: see the README). The target is 4/4.
-    assert flagged_share(index, questions, "off-topic") >= 0.5
-    assert flagged_share(index, questions, "answerable") <= 0.07    # measured 0/15
-    assert flagged_share(index, questions, "near-topic") >= 0.6     # measured 9/14
+    assert flagged_share(index, questions, "off-topic") == 1.0      # measured 5/5 (the target)
+    # measured 2/14, above the 5% target: "Who wrote the piece on ten years of the China-CELAC Forum?"
+    # and "When was the Global Times story ... published?" (the person and the date stand in lines that
+    # share few of the question's words)
+    assert flagged_share(index, questions, "answerable") <= 0.15
+    assert flagged_share(index, questions, "near-topic") >= 0.5     # measured 8/15
 
 
 def test_held_out_python_docs_quality():
@@ -326,8 +368,6 @@ def test_held_out_python_docs_quality():
         pytest.skip("no Python docs index: build it with python tests/bench/pydoc_corpus.py")
     index = Index.open(cached)
     questions = held_out("pydoc")
-    assert flagged_share(index, questions, "off-topic") >= 0.8      # measured 5/5
-    # measured 3/32, above the 5% target (1/32 before): "Where does Python look for modules" and "Who
-    # invented the Mersenne Twister" are taken for questions asking for a place and a person's name.
-    assert flagged_share(index, questions, "answerable") <= 0.1
-    assert flagged_share(index, questions, "near-topic") >= 0.6     # measured 13/21
+    assert flagged_share(index, questions, "off-topic") == 1.0      # measured 4/4
+    assert flagged_share(index, questions, "answerable") <= 0.07    # measured 0/15
+    assert flagged_share(index, questions, "near-topic") >= 0.4     # measured 5/12
