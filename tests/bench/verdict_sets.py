@@ -22,8 +22,8 @@ from qa.evaluate import first_answer  # noqa: E402
 from qa.search import Answer  # noqa: E402
 
 #: seeds.jsonl and pydoc.jsonl are fit only: their first held-out half was read for three reports and
-#: then joined the fit. seeds-2.jsonl and pydoc-2.jsonl are the held-out sets, written by someone who
-#: never ran qa on them.
+#: then joined the fit. seeds-2.jsonl and pydoc-2.jsonl are the held-out sets, written after the last
+#: change to the verdict and reported once; the fit never reads them.
 SEEDS_SETS = [REPO / "tests" / "verdict" / "seeds.jsonl", REPO / "tests" / "verdict" / "seeds-2.jsonl"]
 PYDOC_SETS = [REPO / "tests" / "verdict" / "pydoc.jsonl", REPO / "tests" / "verdict" / "pydoc-2.jsonl"]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
