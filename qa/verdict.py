@@ -341,16 +341,17 @@ def _answer_near_subject(kind: str | None, question: str, sentences: list[tuple[
         return 1.0, "the question has no words to look for around an answer"
     own = frozenset(tokenize(question))
     words = [set(tokenize(text, scheme)) for _, _, _, text, _ in sentences]
-    best = 0.0
+    shares = []
     for i, (file, _, _, text, _) in enumerate(sentences):
         if holds(kind, text, own):
             around = set().union(*(words[j] for j in (i - 1, i, i + 1)
                                    if 0 <= j < len(sentences) and sentences[j][0] == file))
-            best = max(best, sum(t.rarity for t in terms if t.forms & around) / total)
+            shares.append(sum(t.rarity for t in terms if t.forms & around) / total)
     article = "an" if kind[0] in "aeiou" else "a"
-    return best, (f"no sentence of the best passages holds {article} {kind}" if not any(
-        holds(kind, text, own) for _, _, _, text, _ in sentences) else
-        f"the sentences that hold {article} {kind} mention at most {best:.0%} of the question's words")
+    if not shares:
+        return 0.0, f"no sentence of the best passages holds {article} {kind}"
+    best = max(shares)
+    return best, f"the sentences that hold {article} {kind} mention at most {best:.0%} of the question's words"
 
 
 def question_terms(question: str, bm25: Any) -> list[_Term]:
@@ -460,6 +461,7 @@ def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     confidence = weights.probability(evidence.features)
     answered = confidence >= weights.threshold
     effects = weights.effects(evidence.features)
+    # + 0.0 turns a rounded -0.0 into 0.0 (a neutral signal shows no effect, not "-0.0").
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
     reasons.sort(key=lambda r: -r.effect if answered else r.effect)
