@@ -6,7 +6,12 @@ search mode it gathers every signal the verdict computes, fits an L2-regularised
 "the top passages answer the question" (answerable, and a gold passage among the top three), with
 both classes weighted equally, and picks the decision threshold on 5-fold cross-validated
 probabilities: the highest threshold that flags at most MAX_FALSE_ALARMS of the answerable fit
-questions. The weights are written as plain JSON with the features, the data and the settings.
+questions. Weighting the classes equally ranks well but inflates the probabilities (fewer than half of
+the fit questions are right), so the model's log-odds are then recalibrated (Platt scaling: a logistic
+fit of "right" on the cross-validated log-odds, classes as they come) and the recalibration is folded
+into the weights and the threshold: the same questions are answered, and `answer_confidence` is the
+chance the shown passages answer. The weights are written as plain JSON with the features, the data
+and the settings.
 """
 
 from __future__ import annotations
@@ -94,19 +99,33 @@ def balanced(y: np.ndarray) -> np.ndarray:
 
 
 def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row's probability from a model fitted without its fold (folds stratified, fixed seed)."""
+    """Each row's log-odds from a model fitted without its fold (folds stratified, fixed seed)."""
     rng = np.random.default_rng(0)
     fold = np.empty(len(y), dtype=int)
     for label in (0, 1):
         rows = rng.permutation(np.flatnonzero(y == label))
         fold[rows] = np.arange(len(rows)) % FOLDS
-    probability = np.empty(len(y))
+    log_odds = np.empty(len(y))
     for f in range(FOLDS):
         train, test = fold != f, fold == f
         mean, scale = x[train].mean(0), x[train].std(0) + 1e-6
         w, b = fit_logistic((x[train] - mean) / scale, y[train], balanced(y[train]))
-        probability[test] = 1 / (1 + np.exp(-(((x[test] - mean) / scale) @ w + b)))
-    return probability
+        log_odds[test] = ((x[test] - mean) / scale) @ w + b
+    return log_odds
+
+
+def sigmoid(z: np.ndarray | float) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+
+
+def calibration_table(probability: np.ndarray, y: np.ndarray) -> list[str]:
+    """"bin: questions, share right" for each tenth of probability that holds questions."""
+    rows = []
+    for b in range(10):
+        inside = (probability >= b / 10) & ((probability < (b + 1) / 10) | (b == 9))
+        if inside.any():
+            rows.append(f"{b / 10:.1f}-{(b + 1) / 10:.1f}: {int(inside.sum())}, {y[inside].mean():.2f}")
+    return rows
 
 
 def main() -> None:
@@ -132,20 +151,33 @@ def main() -> None:
         mean = np.asarray([NEUTRAL.get(name, m) for name, m in zip(FEATURES[mode], x.mean(0))])
         scale = x.std(0) + 1e-6
         weights, bias = fit_logistic((x - mean) / scale, y, balanced(y))
-        cv = cross_validated(x, y)
-        cv[np.asarray(gated)] = 0.0
+        log_odds = cross_validated(x, y)
+        model_decides = ~np.asarray(gated)
+        cv = np.where(model_decides, sigmoid(log_odds), 0.0)
         answerable = cv[kinds_array == "answerable"]
         allowed = int(MAX_FALSE_ALARMS * len(answerable))
         threshold = float(np.sort(answerable)[allowed]) if len(answerable) > allowed else 0.5
         threshold = min(threshold, 0.5)   # whatever the model thinks more likely right than not is answered
         flagged = {kind: f"{int((cv[kinds_array == kind] < threshold).sum())}/{int((kinds_array == kind).sum())}"
                    for kind in ("answerable", "near-topic", "off-topic")}
+        # Platt scaling on the cross-validated log-odds of the questions the model decides; a > 0 keeps the order.
+        (a,), b = fit_logistic(log_odds[model_decides, None], y[model_decides], np.ones(int(model_decides.sum())), 0.0)
+        if a <= 0:
+            raise SystemExit(f"{mode}: recalibration reversed the model's order (slope {a:.3f}); refusing to write")
+        calibrated = np.where(model_decides, sigmoid(a * log_odds + b), 0.0)
+        weights, bias = a * weights, a * bias + b
+        threshold = float(sigmoid(a * np.log(threshold / (1 - threshold)) + b))
         models[mode] = {"features": list(FEATURES[mode]), "mean": [round(v, 6) for v in mean],
                         "scale": [round(v, 6) for v in scale], "weights": [round(v, 6) for v in weights],
                         "bias": round(bias, 6), "threshold": round(threshold, 6)}
-        summary[mode] = {"questions": len(y), "right": int(y.sum()), "cross_validated_flagged": flagged}
+        summary[mode] = {"questions": len(y), "right": int(y.sum()), "cross_validated_flagged": flagged,
+                         "recalibration": {"slope": round(a, 4), "intercept": round(b, 4)},
+                         "cross_validated_calibration": calibration_table(calibrated, y)}
         print(f"{mode:>6}: {len(y)} fit questions ({int(y.sum())} right); threshold {threshold:.3f}; "
               f"cross-validated flagged {flagged}")
+        print(f"        recalibrated log-odds x {a:.3f} {b:+.3f}; cross-validated calibration "
+              f"(bin: questions, share right) {'; '.join(calibration_table(calibrated, y))}; "
+              f"before: {'; '.join(calibration_table(cv, y))}")
         for name, w in zip(FEATURES[mode], weights):
             print(f"        {name:<24} {w:+.3f}")
     counts = {corpus: {kind: sum(1 for i in its if i.kind == kind) for kind in ("answerable", "near-topic", "off-topic")}
@@ -166,7 +198,9 @@ def main() -> None:
             "questions": counts,
             "regularisation": f"L2 {L2} on standardised weights; classes weighted equally",
             "threshold": f"highest that flags at most {MAX_FALSE_ALARMS:.0%} of answerable fit questions "
-                         f"({FOLDS}-fold cross-validated), at most 0.5",
+                         f"({FOLDS}-fold cross-validated), at most 0.5 before recalibration",
+            "recalibration": "Platt scaling of the cross-validated log-odds against the label, folded into "
+                             "the weights, bias and threshold (same decisions; calibrated answer_confidence)",
             "summary": summary,
             "date": time.strftime("%Y-%m-%d"),
         },

@@ -2,7 +2,7 @@
 converter), side by side: retrieval quality (`qa eval`) and what reading and extracting costs.
 
 Corpus: every tutorial page plus the library pages the question sets cite, from the unpacked Debian
-python3.11-doc package at PYDOC, keeping only pages whose text form is at most MAX_KB kilobytes (the whole
+python3.11-doc package (downloaded into tests/bench/.cache once), keeping only pages whose text form is at most MAX_KB kilobytes (the whole
 library is too slow to embed twice on a shared 2-core machine); questions whose gold pages are all left
 out are dropped, and the script says how many.
 Questions: the ingest branch's pydoc question sets (copied here as pydoc-formats-*.jsonl, written for the
@@ -23,15 +23,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 
-from corpora import html_to_text  # noqa: E402
+from corpora import PYDOC_PACKAGE, _extracted_package, html_to_text  # noqa: E402
 
 from qa import Index  # noqa: E402
 from qa.evaluate import evaluate, load_questions  # noqa: E402
 from qa.sources import discover, read  # noqa: E402
 
-PYDOC = Path("/tmp/pydoc/x/usr/share/doc/python3.11/html")
 SETS = [HERE / "pydoc-formats-tune.jsonl", HERE / "pydoc-formats-heldout.jsonl"]
 MAX_KB = 40
+
+
+def pydoc_html() -> Path:
+    """The unpacked package's HTML folder (apt-get download into the benchmark cache the first time)."""
+    extracted, _ = _extracted_package(PYDOC_PACKAGE, HERE / ".cache")
+    return extracted / "usr" / "share" / "doc" / "python3.11" / "html"
+
+
+PYDOC = pydoc_html()
 
 
 def pages() -> list[str]:

@@ -48,7 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / ".cache")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sets", help="only these held-out files, comma-separated stems (e.g. seeds-3,pydoc-3)")
     args = parser.parse_args()
+    chosen = set(args.sets.split(",")) if args.sets else None
+
+    def held_out(corpus: str) -> list:
+        return [i for i in load(corpus, "held-out") if chosen is None or i.set in chosen]
+
     indexes = {"seeds": Index.open(seeds_index(args.cache)), "pydoc": Index.open(pydoc_index(cache=args.cache))}
     report: dict[str, object] = {}
     for mode in ("hybrid", "bm25"):
@@ -56,10 +62,10 @@ def main() -> None:
         judged: list[tuple[float, bool]] = []
         missed: list[str] = []
         for corpus, index in indexes.items():
-            items = load(corpus, "held-out")
+            items = held_out(corpus)
             for item, answer in zip(items, answer_all(index, items, mode)):
                 flagged = not answer.answered
-                for key in (item.kind, f"{item.kind} ({corpus})", f"{item.kind} ({item.origin})"):
+                for key in (item.kind, f"{item.kind} ({item.set})", f"{item.kind} ({item.origin})"):
                     counts.setdefault(key, [0, 0])
                     counts[key][0] += flagged
                     counts[key][1] += 1
@@ -78,7 +84,7 @@ def main() -> None:
         given = [(c, ok) for c, ok in judged if c >= 0.5]
         latency, cpu = [], []
         for corpus, index in indexes.items():
-            questions = [i.question for i in load(corpus, "held-out")]
+            questions = [i.question for i in held_out(corpus)]
             latency += verdict_latency(index, questions, mode)
             cpu += verdict_latency(index, questions, mode, clock=time.thread_time)
         report[mode] = {
