@@ -118,6 +118,16 @@ def sigmoid(z: np.ndarray | float) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
 
 
+def platt(log_odds: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept that turn a model's log-odds into calibrated ones: a logistic fit of the labels
+    on them, unweighted and unpenalised (Platt scaling). The slope must be positive, so that the order of
+    the questions, and with it every decision, stays the same."""
+    (a,), b = fit_logistic(log_odds[:, None], y, np.ones(len(y)), 0.0)
+    if a <= 0:
+        raise SystemExit(f"recalibration would reverse the model's order (slope {a:.3f}); refusing to write")
+    return float(a), b
+
+
 def calibration_table(probability: np.ndarray, y: np.ndarray) -> list[str]:
     """"bin: questions, share right" for each tenth of probability that holds questions."""
     rows = []
@@ -160,13 +170,9 @@ def main() -> None:
         threshold = min(threshold, 0.5)   # whatever the model thinks more likely right than not is answered
         flagged = {kind: f"{int((cv[kinds_array == kind] < threshold).sum())}/{int((kinds_array == kind).sum())}"
                    for kind in ("answerable", "near-topic", "off-topic")}
-        # Platt scaling on the cross-validated log-odds of the questions the model decides; a > 0 keeps the order.
-        (a,), b = fit_logistic(log_odds[model_decides, None], y[model_decides], np.ones(int(model_decides.sum())), 0.0)
-        if a <= 0:
-            raise SystemExit(f"{mode}: recalibration reversed the model's order (slope {a:.3f}); refusing to write")
+        a, b = platt(log_odds[model_decides], y[model_decides])
         calibrated = np.where(model_decides, sigmoid(a * log_odds + b), 0.0)
-        weights, bias = a * weights, a * bias + b
-        threshold = float(sigmoid(a * np.log(threshold / (1 - threshold)) + b))
+        weights, bias, threshold = a * weights, a * bias + b, float(sigmoid(a * np.log(threshold / (1 - threshold)) + b))
         models[mode] = {"features": list(FEATURES[mode]), "mean": [round(v, 6) for v in mean],
                         "scale": [round(v, 6) for v in scale], "weights": [round(v, 6) for v in weights],
                         "bias": round(bias, 6), "threshold": round(threshold, 6)}
