@@ -11,7 +11,11 @@ variant that won on the tune sets of both corpora.
 - rm3: pseudo-relevance feedback for BM25: the 10 most weighty terms (IDF times their share of the top
   10 passages, each weighted by its softmaxed score) join the question with weight 0.3;
 - sentences: dense score (1 - w) * passage similarity + w * the best similarity of the passage's own
-  sentence vectors (multi-granularity retrieval).
+  sentence vectors (multi-granularity retrieval);
+- per-file: at most N hits from one file (`--max-per-file N` as a default), so that one long page
+  cannot fill the top 5 or 10.
+
+`--pydoc-index`/`--seeds-index` point at other indexes built with the defaults (`qa index`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ INDEXES = HERE / ".cache" / "granularity"
 QUESTIONS = HERE / "questions"
 MODES = ("dense", "bm25", "hybrid")
 VARIANTS = ["none", "docs-sum:0.1", "docs-sum:0.2", "docs-max:0.2", "docs-max:0.5", "rm3:0.2", "rm3:0.3",
-            "sentences:0.5", "sentences:0.85", "sentences:1.0"]
+            "sentences:0.5", "sentences:0.85", "sentences:1.0", "per-file:1", "per-file:2", "per-file:3"]
 
 
 def doc_fusion(files: list[str], how: str, weight: float):
@@ -116,16 +120,24 @@ def sentence_top(index: Index, weight: float):
     return top
 
 
+def capped(index: Index, most: int):
+    def answer_many(questions, k=10, mode="hybrid", max_per_file=None, judge=True):
+        return Index.answer_many(index, questions, k, mode, most, judge)
+    return answer_many
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated NAME:WEIGHT (or none)")
     parser.add_argument("--heldout", action="store_true", help="also the held-out sets (confirm, never choose)")
+    parser.add_argument("--pydoc-index", type=Path, default=INDEXES / "pydoc-200-2")
+    parser.add_argument("--seeds-index", type=Path, default=INDEXES / "seeds-200-2")
     args = parser.parse_args()
     sets = {"pydoc": {"pydoc-tune": load_questions(QUESTIONS / "pydoc-tune.jsonl")}, "seeds": question_sets()}
     if args.heldout:
         sets["pydoc"]["pydoc-heldout"] = load_questions(QUESTIONS / "pydoc-heldout.jsonl")
         sets["seeds"]["seeds-heldout"] = load_questions(HELD_OUT)
-    indexes = {"pydoc": Index.open(INDEXES / "pydoc-200-2"), "seeds": Index.open(INDEXES / "seeds-200-2")}
+    indexes = {"pydoc": Index.open(args.pydoc_index), "seeds": Index.open(args.seeds_index)}
     for index in indexes.values():
         if index.dense_error():
             raise SystemExit(f"dense search is unavailable: {index.dense_error()}; run tests/bench/granularity.py")
@@ -144,6 +156,9 @@ def main() -> None:
                 terms = [tokenize(p.text, bm25.scheme) for p in index.stored.passages(list(range(index.size)))]
                 bm25.top = rm3_top(bm25, terms, float(weight))
             index._dense.top = sentence_top(index, float(weight)) if how == "sentences" else plain_top[corpus]
+            index.__dict__.pop("answer_many", None)
+            if how == "per-file":
+                index.answer_many = capped(index, int(weight))
             for questions in sets[corpus].values():
                 scores = evaluate(index, questions, MODES, judge=False)
                 cells += [f"{scores[m].mrr():.3f}/{scores[m].recall(5):.2f}/{scores[m].recall(10):.2f}" for m in MODES]
