@@ -5,14 +5,16 @@ Runs the peer harness (../shared/peers/peers.py; its venvs made once by ../share
 twice, each one run of every system on the same machine, model and questions, with `qa` joining through
 tests/bench/qa_cmd.py (its defaults):
 
-  python-doc  the Python 3.11 library reference and tutorial as text (tests/bench/corpora.py), questions
-              tests/bench/questions/pydoc-heldout.jsonl (never tuned on)
-  seeds       seeds/, questions tests/heldout.jsonl (never tuned on)
+  python-doc    the Python 3.11 library reference and tutorial as text (tests/bench/corpora.py), questions
+                tests/bench/questions/pydoc-heldout.jsonl (never tuned on)
+  python-doc-2  the same corpus, questions tests/bench/questions/pydoc-heldout-2.jsonl (60 questions written
+                by an engineer who never ran qa, after the last change to search)
+  seeds         seeds/, questions tests/heldout.jsonl (never tuned on)
 
 and prints, per corpus, the harness's table, R@5 by kind of question, and qa's build time against
 LangChain's. `--write` also replaces the block between PEERS_BEGIN and PEERS_END in README.md.
 `--from DIR` re-renders the tables from the JSON of an earlier run in DIR instead of running.
-CPU-heavy (about 50 minutes here): run it alone on a quiet machine.
+`--only NAME,...` runs some of them. CPU-heavy (about 25 minutes a corpus here): run it alone on a quiet machine.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def runs() -> dict[str, tuple[Path, Path]]:
     """Corpus folder and held-out questions, by name."""
     return {
         "python-doc": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-heldout.jsonl"),
+        "python-doc-2": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-heldout-2.jsonl"),
         "seeds": (REPO / "seeds", REPO / "tests" / "heldout.jsonl"),
     }
 
@@ -96,12 +99,15 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="replace the peer tables in README.md")
     parser.add_argument("--from", dest="source", type=Path, help="render the JSON of an earlier run in this folder")
     parser.add_argument("--cold-runs", type=int, default=1, help="fresh one-question processes per system")
+    parser.add_argument("--only", help="comma-separated names of the runs to make (default: all)")
     args = parser.parse_args()
     folder = args.source or CACHE / "peers" / time.strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     parts = []
     for name, (corpus, questions) in runs().items():
         out = folder / f"{name}.json"
+        if args.only and name not in args.only.split(","):
+            continue
         if args.source is None:
             run(name, corpus, questions, out, args.cold_runs)
         parts.append(render(name, questions, json.loads(out.read_text(encoding="utf-8"))))
