@@ -140,15 +140,22 @@ def wait_until(condition, process: subprocess.Popen[str], what: str) -> None:
 @pytest.mark.parametrize("phase", ["reading", "embedding"])
 def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path, fake_model: Path, tmp_path: Path,
                                                           sig, phase):
-    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
-    before = current(index_dir)
     # Embedding with the fake model is quick: three times the copies keep it going for about 5 s after it
-    # starts, so a loaded machine still delivers the signal mid-embedding.
-    corpus = slow_corpus(tmp_path, copies=120 if phase == "embedding" else 40)
-    process = start_build(corpus, index_dir, fake_model)
-    wait_for_lock(index_dir, process)
-    if phase == "embedding":
-        wait_until(lambda: embedding_started(index_dir), process, "started embedding")
+    # starts. On a loaded machine the build may still finish before the signal is sent: that attempt
+    # tests nothing, so it is made again on a fresh copy with twice the corpus.
+    copies = 120 if phase == "embedding" else 40
+    for attempt in range(3):
+        index_dir = copy_index(fake_seeds_index, tmp_path / f"ix{attempt}")
+        before = current(index_dir)
+        corpus = slow_corpus(tmp_path / f"corpus{attempt}", copies=copies)
+        process = start_build(corpus, index_dir, fake_model)
+        wait_for_lock(index_dir, process)
+        if phase == "embedding":
+            wait_until(lambda: embedding_started(index_dir), process, "started embedding")
+        if process.poll() is None:
+            break
+        process.communicate()
+        copies *= 2
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0
