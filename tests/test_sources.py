@@ -182,6 +182,25 @@ def test_html_permalink_marks_are_not_text(tmp_path: Path):
     assert "value])¶" not in document.text and "Paragraph marks ¶ inside" in document.text
 
 
+def test_html_footnotes_are_text_and_sidebars_are_not(tmp_path: Path):
+    page = ("<html><head><title>Numbers</title></head><body><main><h1>Numbers</h1>"
+            "<p>" + "The ** operator calculates powers, and it binds tighter than a unary minus. " * 3 + "<a "
+            "class='footnote-reference brackets' href='#id3' role='doc-noteref'>[1]</a></p>"
+            "<p>" + "Division always returns a floating point number, even for two integers. " * 3 + "</p>"
+            "<p class='rubric'>Footnotes</p><aside class='footnote-list brackets'>"
+            "<aside class='footnote brackets' id='id3' role='note'><span class='label'>[1]</span>"
+            "<p>Since ** has higher precedence than -, -3**2 will be interpreted as -(3**2) and thus result "
+            "in -9. To avoid this and get 9, you can use (-3)**2.</p></aside></aside>"
+            "<aside role='doc-endnotes'><p>Endnote: integers have unlimited precision in Python.</p></aside>"
+            "</main><aside class='sidebar'><p>Buy the printed edition of this tutorial today, only 9 dollars, "
+            "free shipping worldwide for a limited time.</p></aside></body></html>")
+    (tmp_path / "numbers.html").write_text(page, encoding="utf-8")
+    text = read(tmp_path / "numbers.html", tmp_path).text
+    assert "-3**2 will be interpreted as -(3**2) and thus result in -9" in text
+    assert "integers have unlimited precision" in text
+    assert "printed edition" not in text
+
+
 def test_html_in_a_declared_non_utf8_charset_is_decoded_right():
     document = read(FIXTURES / "cp1252.html", FIXTURES)
     assert (FIXTURES / "cp1252.html").read_bytes().find("é".encode("utf-8")) == -1   # the file is really cp1252

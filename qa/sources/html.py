@@ -28,6 +28,7 @@ def read(data: bytes) -> Extracted:
     tree = load_html(data)
     if tree is None:
         raise Unreadable("not an HTML page qa can parse")
+    _keep_footnotes(tree)
     lines = _SourceText(tree)
     declared = _declared_title(tree)
     # with_metadata=False: trafilatura's metadata step also looks for the page's date with dateparser,
@@ -42,6 +43,20 @@ def read(data: bytes) -> Extracted:
         builder.walk(element)
     title = _PERMALINK.sub("", (declared or "").strip()) or builder.first_heading
     return builder.out.extracted(title or None)
+
+
+#: ARIA roles of footnotes and endnotes (DPUB-ARIA): part of the document, whatever element holds them.
+_NOTE_ROLES = {"doc-footnote", "doc-endnote", "doc-endnotes", "doc-footnotes"}
+
+
+def _keep_footnotes(tree: object) -> None:
+    """Footnotes in `<aside>` elements (Sphinx, DPUB-ARIA) become `<div>`s: trafilatura drops every
+    `<aside>` as a sidebar, and with them text such as the Python tutorial's "-3**2 will be interpreted
+    as -(3**2)". Other asides (sidebars, ads) stay asides."""
+    for element in tree.iter("aside"):   # type: ignore[attr-defined]
+        classes = (element.get("class") or "").split()
+        if element.get("role") in _NOTE_ROLES or any(c.startswith("footnote") for c in classes):
+            element.tag = "div"
 
 
 def _declared_title(tree: object) -> str | None:

@@ -10,6 +10,11 @@ text form; their gold files are renamed .txt -> .html for the HTML form). Neithe
 or tune the HTML reader.
 
     python tests/bench/html_vs_text.py [WORK_FOLDER]       # default /tmp/qa-html-vs-text
+
+`--whole`: every page of the Python docs corpus (tests/bench/corpora.py, 328 pages, each indexed once
+as HTML and once as its text form; about 10 minutes a build here) with the question sets of
+tests/bench/questions/ (pydoc-tune, pydoc-heldout, pydoc-heldout-2: none was used to build or tune the
+HTML reader).
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 
-from corpora import PYDOC_PACKAGE, _extracted_package, html_to_text  # noqa: E402
+from corpora import PYDOC_PACKAGE, _extracted_package, html_to_text, python_doc_corpus  # noqa: E402
 
 from qa import Index  # noqa: E402
 from qa.evaluate import evaluate, load_questions  # noqa: E402
 from qa.sources import discover, read  # noqa: E402
 
-SETS = [HERE / "pydoc-formats-tune.jsonl", HERE / "pydoc-formats-heldout.jsonl"]
+SETS = [HERE / "pydoc-formats-tune.jsonl", HERE / "pydoc-formats-heldout.jsonl", HERE / "pydoc-formats-heldout-2.jsonl"]
+WHOLE_SETS = [HERE / "questions" / f"pydoc-{name}.jsonl" for name in ("tune", "heldout", "heldout-2")]
 MAX_KB = 40
 
 
@@ -66,6 +72,18 @@ def make_corpora(work: Path) -> tuple[Path, Path]:
     return html, text
 
 
+def whole_corpora(work: Path) -> tuple[Path, Path]:
+    """The HTML page of every page of the text corpus, and the text corpus itself (not copied)."""
+    text = python_doc_corpus(HERE / ".cache")
+    html = work / "html-whole"
+    shutil.rmtree(html, ignore_errors=True)
+    for page in sorted(text.rglob("*.txt")):
+        relative = page.relative_to(text).with_suffix(".html")
+        (html / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PYDOC / relative, html / relative)
+    return html, text
+
+
 def reading_seconds(folder: Path) -> tuple[float, int]:
     root, files, _ = discover([folder])
     started = time.perf_counter()
@@ -91,43 +109,49 @@ def question_file(path: Path, suffix: str, work: Path, kept: set[str]) -> Path:
 
 
 def main() -> None:
-    work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/qa-html-vs-text")
+    whole = "--whole" in sys.argv[1:]
+    arguments = [a for a in sys.argv[1:] if a != "--whole"]
+    work = Path(arguments[0]) if arguments else Path("/tmp/qa-html-vs-text")
     work.mkdir(parents=True, exist_ok=True)
-    html, text = make_corpora(work)
+    sets = WHOLE_SETS if whole else SETS
+    html, text = whole_corpora(work) if whole else make_corpora(work)
     kept = {p.relative_to(text).as_posix() for p in text.rglob("*.txt")}
-    total = sum(1 for path in SETS for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-    asked = sum(len(load_questions(question_file(path, ".txt", work, kept))) for path in SETS)
-    print(f"{len(kept)} pages of {len(pages())} (tutorial/ and the library pages the questions cite, "
-          f"text form <= {MAX_KB} KB); {asked} of {total} questions have their answer in them", flush=True)
+    total = sum(1 for path in sets for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    asked = sum(len(load_questions(question_file(path, ".txt", work, kept))) for path in sets)
+    print(f"{len(kept)} pages" + (" (the whole corpus)" if whole else
+          f" of {len(pages())} (tutorial/ and the library pages the questions cite, text form <= {MAX_KB} KB)")
+          + f"; {asked} of {total} questions have their answer in them", flush=True)
     results: dict[str, dict[str, object]] = {}
     for form, folder, suffix in (("text", text, ".txt"), ("html", html, ".html")):
         reading, characters = reading_seconds(folder)
-        index_dir = work / f"index-{form}"
-        shutil.rmtree(index_dir, ignore_errors=True)
+        index_dir = work / f"index-{form}{'-whole' if whole else ''}"
+        if not whole:   # the whole corpus is updated in place (unchanged files are not embedded again)
+            shutil.rmtree(index_dir, ignore_errors=True)
         started = time.perf_counter()
         report = Index.build([folder], index_dir)
         build = time.perf_counter() - started
         index = Index.open(index_dir)
         scores = {path.stem: evaluate(index, load_questions(question_file(path, suffix, work, kept)),
                                       modes=("hybrid",))["hybrid"]
-                  for path in SETS}
+                  for path in sets}
         results[form] = {"read": reading, "characters": characters, "build": build, "passages": report.passages,
                          "scores": scores}
         print(f"{form}: read+extract {reading:.1f} s, build {build:.1f} s, {report.passages} passages, "
               f"{characters} characters", flush=True)
     print("\n| question set | form | MRR@10 | recall@1 | recall@5 | recall@10 |\n|---|---|---|---|---|---|")
-    for path in SETS:
+    for path in sets:
         for form in ("text", "html"):
             s = results[form]["scores"][path.stem]   # type: ignore[index]
             print(f"| {path.stem} ({s.answerable}) | {form} | {s.mrr(10):.3f} | {s.recall(1):.2f} | "
                   f"{s.recall(5):.2f} | {s.recall(10):.2f} |")
-    text_build = float(results["text"]["build"])  # type: ignore[arg-type]
-    extra = float(results["html"]["read"]) - float(results["text"]["read"])  # type: ignore[arg-type]
-    print(f"\nReading+extracting HTML: {results['html']['read']:.1f} s; reading the text form: "
-          f"{results['text']['read']:.1f} s; the difference is {100 * extra / text_build:.1f}% of the text "
-          f"form's build ({text_build:.1f} s; HTML build {results['html']['build']:.1f} s).")
+    if not whole:   # the whole corpus's text index is updated in place, not built: no share to give
+        text_build = float(results["text"]["build"])  # type: ignore[arg-type]
+        extra = float(results["html"]["read"]) - float(results["text"]["read"])  # type: ignore[arg-type]
+        print(f"\nReading+extracting HTML: {results['html']['read']:.1f} s; reading the text form: "
+              f"{results['text']['read']:.1f} s; the difference is {100 * extra / text_build:.1f}% of the text "
+              f"form's build ({text_build:.1f} s; HTML build {results['html']['build']:.1f} s).")
     for form in ("text", "html"):
-        for path in SETS:
+        for path in sets:
             s = results[form]["scores"][path.stem]   # type: ignore[index]
             for miss in s.misses:
                 print(f"  {form} {miss['id']} rank {miss['rank']}: {miss['question'][:70]} -> {miss['first']}")
