@@ -29,6 +29,7 @@ def read(data: bytes) -> Extracted:
     if tree is None:
         raise Unreadable("not an HTML page qa can parse")
     _keep_footnotes(tree)
+    _drop_permalinks(tree)
     lines = _SourceText(tree)
     declared = _declared_title(tree)
     # with_metadata=False: trafilatura's metadata step also looks for the page's date with dateparser,
@@ -57,6 +58,18 @@ def _keep_footnotes(tree: object) -> None:
         classes = (element.get("class") or "").split()
         if element.get("role") in _NOTE_ROLES or any(c.startswith("footnote") for c in classes):
             element.tag = "div"
+
+
+def _drop_permalinks(tree: object) -> None:
+    """Permalink marks (`<a class="headerlink" href="#x">¶</a>` after Sphinx headings and API entries,
+    and any in-page link whose whole text is ¶, § or #) are removed before extraction: they are no text,
+    and trafilatura counted them as links, which made it drop runs of short API entries as link lists
+    (the Python docs' operator page lost abs(), add(), mul(), ... this way)."""
+    for anchor in list(tree.iter("a")):   # type: ignore[attr-defined]
+        classes = (anchor.get("class") or "").split()
+        inline = (anchor.get("href") or "").startswith("#")
+        if "headerlink" in classes or (inline and (anchor.text_content() or "").strip() in {"¶", "§", "#"}):
+            anchor.drop_tree()   # lxml.html: removes the element and keeps its tail text
 
 
 def _declared_title(tree: object) -> str | None:
