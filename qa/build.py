@@ -179,7 +179,9 @@ class Build:
                                  and previous.root == str(self.root) and previous.settings == self.settings
                                  and recorded_kind(previous.manifest.get("dense") or {})
                                  == dense_kind(self.dense_index, previous.size)
-                                 and self._previous_model_intact())
+                                 and self._previous_model_intact()
+                                 # the same files read differently (a newer reader: footnotes kept, ...)
+                                 and all(previous.document_text(d.name) == d.text for d in self.documents))
         if report.up_to_date:
             report.passages = previous.size
             return

@@ -6,6 +6,8 @@ rather than redone (except where the export itself is the subject).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import os
 import shutil
@@ -214,6 +216,22 @@ def test_a_new_splitter_version_reuses_nothing(ix: Path, monkeypatch):
     report = Index.build([SEEDS], ix)
     assert not report.up_to_date and report.embedded == len({p.text for p in Index.open(ix).stored.all_passages()})
     assert json.loads((current(ix) / "manifest.json").read_text())["splitter_version"] == config.SPLITTER_VERSION
+
+
+def test_unchanged_files_read_differently_by_a_newer_reader_are_indexed_anew(ix: Path, monkeypatch):
+    import qa.build
+
+    assert Index.build([SEEDS], ix).up_to_date
+    original = qa.build.read
+
+    def newer_reader(path, root):
+        document = original(path, root)
+        return replace(document, text=document.text.replace("Chongqing", "Chongqing (a newer reader)"))
+
+    monkeypatch.setattr(qa.build, "read", newer_reader)
+    report = Index.build([SEEDS], ix)
+    assert not report.up_to_date and report.unchanged == 5
+    assert any("(a newer reader)" in p.text for p in Index.open(ix).stored.all_passages())
 
 
 def test_a_changed_manifest_is_damage(ix: Path):

@@ -125,7 +125,9 @@ def main() -> None:
     for form, folder, suffix in (("text", text, ".txt"), ("html", html, ".html")):
         reading, characters = reading_seconds(folder)
         index_dir = work / f"index-{form}{'-whole' if whole else ''}"
-        if not whole:   # the whole corpus is updated in place (unchanged files are not embedded again)
+        # The whole corpus's text index is updated in place (unchanged files are not read again); the HTML
+        # index is always built anew, as an index does not re-read unchanged files when the reader changes.
+        if not whole or form == "html":
             shutil.rmtree(index_dir, ignore_errors=True)
         started = time.perf_counter()
         report = Index.build([folder], index_dir)
