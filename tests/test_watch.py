@@ -42,7 +42,8 @@ def test_watch_updates_once_per_burst_ignores_its_index_and_stops_on_ctrl_c(seed
     watcher = subprocess.Popen(
         [sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index_dir), "--watch"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)))
+        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # Ctrl-C works even if the run ignores it
     try:
         out, err = lines_of(watcher.stdout), lines_of(watcher.stderr)
         first = next_line(out, 300)
