@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from qa.config import ANSWER_PASSAGES
@@ -63,14 +64,20 @@ class Scores:
 
     def calibration(self, bins: int = 10) -> list[dict[str, Any]]:
         """Questions per answer-confidence bin and the share whose top passages answer them."""
-        table = []
-        for b in range(bins):
-            low, high = b / bins, (b + 1) / bins
-            inside = [ok for c, ok in self.judged if low <= c < high or (b == bins - 1 and c == 1.0)]
-            if inside:
-                table.append({"from": low, "to": high, "questions": len(inside), "right": sum(inside),
-                              "share_right": round(sum(inside) / len(inside), 4)})
-        return table
+        return calibration(self.judged, bins)
+
+
+def calibration(judged: Iterable[tuple[float, bool]], bins: int = 10) -> list[dict[str, Any]]:
+    """For each confidence bin holding questions: its bounds, the questions and how many were right."""
+    judged = list(judged)
+    table = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [bool(ok) for c, ok in judged if low <= c < high or (b == bins - 1 and c == 1.0)]
+        if inside:
+            table.append({"from": low, "to": high, "questions": len(inside), "right": sum(inside),
+                          "share_right": round(sum(inside) / len(inside), 4)})
+    return table
 
 
 def load_questions(path: Path) -> list[Question]:

@@ -30,6 +30,7 @@ from verdict_sets import (HELD_OUT, OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SE
                           pydoc_index, right, seeds_index)
 
 from qa import config  # noqa: E402
+from qa.evaluate import calibration  # noqa: E402
 from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights  # noqa: E402
 
 #: Every question file the fit reads (only their "split": "fit" lines; the older sets whole).
@@ -130,12 +131,8 @@ def platt(log_odds: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def calibration_table(probability: np.ndarray, y: np.ndarray) -> list[str]:
     """"bin: questions, share right" for each tenth of probability that holds questions."""
-    rows = []
-    for b in range(10):
-        inside = (probability >= b / 10) & ((probability < (b + 1) / 10) | (b == 9))
-        if inside.any():
-            rows.append(f"{b / 10:.1f}-{(b + 1) / 10:.1f}: {int(inside.sum())}, {y[inside].mean():.2f}")
-    return rows
+    return [f"{row['from']:.1f}-{row['to']:.1f}: {row['questions']}, {row['share_right']:.2f}"
+            for row in calibration(zip(probability.tolist(), (y == 1).tolist()))]
 
 
 def main() -> None:

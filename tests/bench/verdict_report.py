@@ -19,6 +19,7 @@ import numpy as np
 
 from verdict_sets import Index, answer_all, load, pydoc_index, right, seeds_index
 
+from qa.evaluate import calibration
 from qa.verdict import Candidates, verdict_for
 
 TARGETS = {"near-topic": 0.70, "answerable": 0.05, "off-topic": 1.00}
@@ -74,13 +75,8 @@ def main() -> None:
                     reason = answer.verdict.top_reason.text if answer.verdict.top_reason else ""
                     missed.append(f"{item.id} [{item.kind}] conf {answer.answer_confidence:.2f} "
                                   f"{item.question}  -- {reason}")
-        calibration = []
-        for b in range(10):
-            low, high = b / 10, (b + 1) / 10
-            inside = [ok for c, ok in judged if low <= c < high or (b == 9 and c == 1.0)]
-            if inside:
-                calibration.append({"bin": f"{low:.1f}-{high:.1f}", "questions": len(inside),
-                                    "share_right": round(sum(inside) / len(inside), 3)})
+        bins = [{"bin": f"{row['from']:.1f}-{row['to']:.1f}", "questions": row["questions"],
+                 "share_right": round(row["share_right"], 3)} for row in calibration(judged)]
         given = [(c, ok) for c, ok in judged if c >= 0.5]
         latency, cpu = [], []
         for corpus, index in indexes.items():
@@ -94,7 +90,7 @@ def main() -> None:
                                "met": (counts[kind][0] / counts[kind][1] <= target) if kind == "answerable"
                                else (counts[kind][0] / counts[kind][1] >= target)}
                         for kind, target in TARGETS.items() if kind in counts},
-            "calibration": calibration,
+            "calibration": bins,
             "mean_confidence_vs_right": {"mean_confidence": round(statistics.mean(c for c, _ in judged), 3),
                                          "share_right": round(sum(ok for _, ok in judged) / len(judged), 3)},
             "answers_given_at_0.5_or_more_right": f"{sum(ok for _, ok in given)}/{len(given)}",
