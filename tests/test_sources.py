@@ -211,6 +211,31 @@ def test_html_footnotes_are_text_and_sidebars_are_not(tmp_path: Path):
     assert "printed edition" not in text
 
 
+def test_html_sections_named_like_boilerplate_are_kept_and_boilerplate_is_not(tmp_path: Path):
+    """A section's id comes from its heading; trafilatura read "unrelated", "sharing", "menus" or "cookie" in
+    such ids as layout and dropped whole sections of the Python docs (the tutorial's exception groups, the
+    IDLE page's menus). Ids that only name the place (the heading links to it, or spells it) no longer count;
+    a real "related posts" box still goes."""
+    words = "This sentence is ordinary documentation prose that explains the section in some detail. " * 3
+    page = ("<html><head><title>Guide</title></head><body><main><h1>Guide</h1><p>" + words + "</p>"
+            "<section id='raising-and-handling-multiple-unrelated-exceptions'><h2>8.9. Raising and Handling "
+            "Multiple Unrelated Exceptions<a class='headerlink' href='#raising-and-handling-multiple-unrelated-"
+            "exceptions'>¶</a></h2><p>The builtin ExceptionGroup wraps a list of exception instances. " + words + "</p>"
+            "</section><section id='sharing-state-between-processes' class='level2'><h2>Sharing state between "
+            "processes</h2><p>Shared memory holds a Value or an Array between processes. " + words + "</p></section>"
+            "<dl class='py class'><dt id='http.cookiejar.CookieJar'>class http.cookiejar.CookieJar(policy=None)"
+            "<a class='headerlink' href='#http.cookiejar.CookieJar'>¶</a></dt><dd><p>The CookieJar class stores "
+            "HTTP cookies. " + words + "</p></dd></dl></main>"
+            "<div id='related-posts'><h3>You may also like</h3><p>Ten tricks for faster loops that experts "
+            "swear by, read it now and share it with your friends today.</p></div></body></html>")
+    (tmp_path / "guide.html").write_text(page, encoding="utf-8")
+    text = read(tmp_path / "guide.html", tmp_path).text
+    assert "The builtin ExceptionGroup wraps a list of exception instances." in text
+    assert "Shared memory holds a Value or an Array between processes." in text
+    assert "The CookieJar class stores HTTP cookies." in text
+    assert "Ten tricks for faster loops" not in text
+
+
 def test_html_in_a_declared_non_utf8_charset_is_decoded_right():
     document = read(FIXTURES / "cp1252.html", FIXTURES)
     assert (FIXTURES / "cp1252.html").read_bytes().find("é".encode("utf-8")) == -1   # the file is really cp1252

@@ -29,6 +29,7 @@ def read(data: bytes) -> Extracted:
     if tree is None:
         raise Unreadable("not an HTML page qa can parse")
     _keep_footnotes(tree)
+    _unmark_anchor_ids(tree)
     _drop_permalinks(tree)
     lines = _SourceText(tree)
     declared = _declared_title(tree)
@@ -58,6 +59,32 @@ def _keep_footnotes(tree: object) -> None:
         classes = (element.get("class") or "").split()
         if element.get("role") in _NOTE_ROLES or any(c.startswith("footnote") for c in classes):
             element.tag = "div"
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_SLUG = re.compile(r"[^0-9a-z]+")
+
+
+def _unmark_anchor_ids(tree: object) -> None:
+    """Ids that only name a place in the text lose them before extraction: a section or API entry whose
+    id its own heading links to (Sphinx's permalink) or spells (`<section id="raising-and-handling-
+    multiple-unrelated-exceptions">`). trafilatura reads ids as layout, and such an id holding
+    "related", "share", "menu", "cookie"... made it drop the whole section as boilerplate."""
+    for element in list(tree.iter()):   # type: ignore[attr-defined]
+        ident = element.get("id") if isinstance(element.tag, str) else None
+        if not ident:
+            continue
+        heading = element if element.tag in _HEADINGS or element.tag == "dt" else next(element.iter(*_HEADINGS), None)
+        if heading is None:
+            continue
+        links_here = any(a.get("href") == f"#{ident}" for a in heading.iter("a"))
+        if links_here or _slug(heading.text_content()) == _slug(ident):
+            del element.attrib["id"]
+
+
+def _slug(text: str) -> str:
+    """A heading's words as an anchor spells them: "8.9. Raising and Handling ¶" -> "raising-and-handling"."""
+    return _NOT_SLUG.sub("-", text.lower()).strip("-0123456789")
 
 
 def _drop_permalinks(tree: object) -> None:
