@@ -31,6 +31,7 @@ def read(data: bytes) -> Extracted:
     _keep_footnotes(tree)
     _unmark_anchor_ids(tree)
     _drop_permalinks(tree)
+    _entries_as_blocks(tree)
     lines = _SourceText(tree)
     declared = _declared_title(tree)
     # with_metadata=False: trafilatura's metadata step also looks for the page's date with dateparser,
@@ -97,6 +98,19 @@ def _drop_permalinks(tree: object) -> None:
         inline = (anchor.get("href") or "").startswith("#")
         if "headerlink" in classes or (inline and (anchor.text_content() or "").strip() in {"¶", "§", "#"}):
             anchor.drop_tree()   # lxml.html: removes the element and keeps its tail text
+
+
+def _entries_as_blocks(tree: object) -> None:
+    """A definition list holding code or tables (Sphinx's API entries: `<dl><dt>signature<dd>text, example,
+    table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds into text, so
+    an entry's example lost its line breaks and its table its rows (the cells came out one per line)."""
+    for entries in list(tree.iter("dl")):   # type: ignore[attr-defined]
+        if next(entries.iter("pre", "table"), None) is None:
+            continue
+        entries.tag = "div"
+        for part in entries:
+            if part.tag in ("dt", "dd"):
+                part.tag = "p" if part.tag == "dt" else "div"
 
 
 def _declared_title(tree: object) -> str | None:
