@@ -14,13 +14,19 @@ were read while fixing the HTML reader.
 
 `--whole`: every page of the Python docs corpus (tests/bench/corpora.py, 328 pages, each indexed once
 as HTML and once as its text form; about 10 minutes a build here) with the question sets of
-tests/bench/questions/ (pydoc-tune, pydoc-heldout, pydoc-heldout-2: none was used to build or tune the
-HTML reader).
+tests/bench/questions/ (pydoc-tune, pydoc-heldout, pydoc-heldout-2: written for the text form; read while
+fixing the HTML reader, never used to tune it).
+
+`--lost`: no index; the lines of eight or more words of the text form that the HTML extraction does not
+hold (case, spacing and list bullets aside), counted page by page: content the HTML reader loses, or
+writes differently (a table cell per line instead of a row per line).
 """
 
 from __future__ import annotations
 
+import collections
 import json
+import re
 import shutil
 import sys
 import time
@@ -109,6 +115,27 @@ def question_file(path: Path, suffix: str, work: Path, kept: set[str]) -> Path:
     return out
 
 
+def lost_lines(html: Path, text: Path, shown: int = 12) -> None:
+    """Print how many lines of the text form the HTML extraction lacks, and the pages lacking most."""
+    def normal(line: str) -> str:
+        return " ".join(re.sub(r"^[-*]\s+", "", line.strip()).lower().split())
+
+    total, lost, examples = 0, collections.Counter(), {}
+    for page in sorted(text.rglob("*.txt")):
+        name = page.relative_to(text).with_suffix(".html").as_posix()
+        extracted = normal(read(html / name, html).text)
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if len(line.split()) >= 8:
+                total += 1
+                if normal(line)[:200] not in extracted:
+                    lost[name] += 1
+                    examples.setdefault(name, line.strip()[:100])
+    print(f"{sum(lost.values()):,} of {total:,} lines of eight or more words of the text form are not in the "
+          f"HTML extraction ({len(lost)} pages):")
+    for name, count in lost.most_common(shown):
+        print(f"  {count:4} {name}: {examples[name]}")
+
+
 def paired(first: dict[str, int | None], second: dict[str, int | None]) -> tuple[int, int, int]:
     """Questions where the first ranking puts the answer higher, where the second does, and ties."""
     def at(rank: int | None) -> int:
@@ -121,11 +148,14 @@ def paired(first: dict[str, int | None], second: dict[str, int | None]) -> tuple
 
 def main() -> None:
     whole = "--whole" in sys.argv[1:]
-    arguments = [a for a in sys.argv[1:] if a != "--whole"]
+    arguments = [a for a in sys.argv[1:] if a not in ("--whole", "--lost")]
     work = Path(arguments[0]) if arguments else Path("/tmp/qa-html-vs-text")
     work.mkdir(parents=True, exist_ok=True)
     sets = WHOLE_SETS if whole else SETS
     html, text = whole_corpora(work) if whole else make_corpora(work)
+    if "--lost" in sys.argv[1:]:
+        lost_lines(html, text)
+        return
     kept = {p.relative_to(text).as_posix() for p in text.rglob("*.txt")}
     total = sum(1 for path in sets for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     asked = sum(len(load_questions(question_file(path, ".txt", work, kept))) for path in sets)
