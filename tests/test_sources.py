@@ -214,7 +214,8 @@ def test_html_footnotes_are_text_and_sidebars_are_not(tmp_path: Path):
 def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_path: Path):
     """Sphinx writes an API entry as <dl><dt>signature</dt><dd>...</dd></dl>, a class's methods as entries
     inside its own; trafilatura flattened what a <dd> holds (the tarfile modes table came out one cell per
-    line, the enum page's examples on one line each)."""
+    line, the enum page's examples on one line each), and what a <blockquote> holds (Sphinx indents tables
+    with one: tkinter.ttk's option tables)."""
     words = "This sentence is ordinary documentation prose that explains the function in some detail. " * 3
     page = ("<html><head><title>tarfile</title></head><body><main><h1>tarfile</h1><p>" + words + "</p>"
             "<dl class='py function'><dt id='tarfile.open'>tarfile.open(name=None, mode='r')</dt><dd>"
@@ -225,12 +226,17 @@ def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_pa
             "</dd></dl><dl class='py class'><dt id='tarfile.TarFile'>class tarfile.TarFile</dt><dd><p>" + words +
             "</p><dl class='py method'><dt id='tarfile.TarFile.extractall'>extractall(path='.')</dt><dd><p>Extract "
             "all members from the archive.</p><div class='highlight-python3 notranslate'><div class='highlight'><pre>&gt;&gt;&gt; class Mode(Enum):\n"
-            "...     READ = auto()\n</pre></div></div></dd></dl></dd></dl></main></body></html>")
+            "...     READ = auto()\n</pre></div></div></dd></dl></dd></dl><p>Archives accept these options:</p>"
+            "<blockquote><div><table class='docutils'><thead><tr><th><p>Option</p></th><th><p>Description</p></th>"
+            "</tr></thead><tbody><tr><td><p>format</p></td><td><p>Specifies the archive format to write.</p></td></tr>"
+            "<tr><td><p>dereference</p></td><td><p>Follows symbolic links.</p></td></tr></tbody></table></div>"
+            "</blockquote></main></body></html>")
     (tmp_path / "tarfile.html").write_text(page, encoding="utf-8")
     text = read(tmp_path / "tarfile.html", tmp_path).text
     assert "tarfile.open(name=None, mode='r')" in text and "extractall(path='.')" in text
     assert "'r:gz' | Open for reading with gzip compression." in text
     assert ">>> class Mode(Enum):\n...     READ = auto()" in text
+    assert "format | Specifies the archive format to write." in text     # a table Sphinx indents
 
 
 def test_html_sections_named_like_boilerplate_are_kept_and_boilerplate_is_not(tmp_path: Path):

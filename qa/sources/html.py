@@ -103,7 +103,8 @@ def _drop_permalinks(tree: object) -> None:
 def _entries_as_blocks(tree: object) -> None:
     """A definition list holding code or tables (Sphinx's API entries: `<dl><dt>signature<dd>text, example,
     table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds into text, so
-    an entry's example lost its line breaks and its table its rows (the cells came out one per line)."""
+    an entry's example lost its line breaks and its table its rows (the cells came out one per line). A
+    `<blockquote>` holding a table (Sphinx indents tables with one) is read as blocks for the same reason."""
     for entries in list(tree.iter("dl")):   # type: ignore[attr-defined]
         if next(entries.iter("pre", "table"), None) is None:
             continue
@@ -111,6 +112,9 @@ def _entries_as_blocks(tree: object) -> None:
         for part in entries:
             if part.tag in ("dt", "dd"):
                 part.tag = "p" if part.tag == "dt" else "div"
+    for quote in list(tree.iter("blockquote")):   # type: ignore[attr-defined]
+        if next(quote.iter("table"), None) is not None:
+            quote.tag = "div"
 
 
 def _declared_title(tree: object) -> str | None:
