@@ -17,7 +17,8 @@ from qa import config, embedding
 from qa.bm25 import BM25
 from qa.sources import Document, Skipped, discover, read
 from qa.embedder import (
-    ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, exported, fingerprint, onnx_embedder, token_counter,
+    ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, exported, fingerprint, interrupts_kept, onnx_embedder,
+    token_counter,
 )
 from qa.embedding import EmbedJob
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
@@ -342,7 +343,8 @@ class Build:
             return files
         shutil.rmtree(folder, ignore_errors=True)
         try:
-            export(self.model, folder, self.quantization)
+            with interrupts_kept():
+                export(self.model, folder, self.quantization)
         except Exception as error:  # an unsupported architecture, no torch...: fall back, never guess
             self.report.notes.append(f"ONNX export failed ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
             shutil.rmtree(folder, ignore_errors=True)

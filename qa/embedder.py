@@ -8,9 +8,12 @@ import math
 import os
 import re
 import shutil
+import signal
+import threading
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -136,12 +139,40 @@ def _crc32(path: Path) -> int:
     return crc
 
 
+@contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """Ctrl-C inside the block is Ctrl-C, whatever a native library makes of it: onnxruntime, interrupted
+    while loading a model, once raised "initialization failed" instead, and the build went on to write a
+    BM25-only index over the user's. Only in the main thread (where Python runs signal handlers), and only
+    when Python handles SIGINT itself (not when it is ignored)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    noticed: list[int] = []
+
+    def notice(signum: int, frame: object) -> None:
+        noticed.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, notice)
+    try:
+        yield
+    except Exception:
+        if noticed:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def onnx_embedder(folder: Path) -> Embedder:
     """The exported model in `folder`, run by onnxruntime (no torch)."""
     try:
         from qa.onnx_embedder import OnnxEmbedder
 
-        embedder = OnnxEmbedder(folder)
+        with interrupts_kept():
+            embedder = OnnxEmbedder(folder)
     except Exception as error:  # ImportError, a damaged export, onnxruntime's own errors
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelUnavailableError(f"Cannot load the ONNX model in {folder}: {reason}") from None

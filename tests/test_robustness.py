@@ -174,6 +174,33 @@ def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path
     assert len(list(index_dir.glob("gen-*"))) <= 2, "the current generation and the one it replaced"
 
 
+def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallows_it(
+        fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch):
+    """onnxruntime, interrupted while loading a model, once raised "initialization failed" instead of
+    KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
+    (the killed-build test above caught it now and then). Here a loader that swallows the interrupt the
+    same way, every time."""
+    import qa.onnx_embedder
+
+    def swallowing_loader(folder: Path) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)           # the handler runs here and raises KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("initialization failed") from None
+
+    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
+    before = current(index_dir)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "owls.txt").write_text("Barn owls hunt mice at night over open fields.\n", encoding="utf-8")
+    monkeypatch.setattr(qa.onnx_embedder, "OnnxEmbedder", swallowing_loader)
+    with pytest.raises(KeyboardInterrupt):
+        Index.build([corpus], index_dir, model=str(fake_model))
+    assert current(index_dir) == before
+    assert_answers_from_seeds(index_dir)
+
+
 def test_a_build_failing_just_before_the_swap_changes_nothing(seeds_index: Path, tmp_path: Path, monkeypatch):
     index_dir = copy_index(seeds_index, tmp_path / "ix")
     before = current(index_dir)
