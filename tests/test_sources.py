@@ -230,38 +230,43 @@ def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_pa
             "<blockquote><div><table class='docutils'><thead><tr><th><p>Option</p></th><th><p>Description</p></th>"
             "</tr></thead><tbody><tr><td><p>format</p></td><td><p>Specifies the archive format to write.</p></td></tr>"
             "<tr><td><p>dereference</p></td><td><p>Follows symbolic links.</p></td></tr></tbody></table></div>"
-            "</blockquote></main></body></html>")
+            "</blockquote><dl><div><dt>compresslevel</dt><dd><p>How hard gzip tries, from 1 to 9.</p><div class="
+            "'highlight'><pre>tarfile.open('a.tgz', 'w:gz', compresslevel=9)\n</pre></div></dd></div></dl>"
+            "</main></body></html>")
     (tmp_path / "tarfile.html").write_text(page, encoding="utf-8")
     text = read(tmp_path / "tarfile.html", tmp_path).text
     assert "tarfile.open(name=None, mode='r')" in text and "extractall(path='.')" in text
     assert "'r:gz' | Open for reading with gzip compression." in text
     assert ">>> class Mode(Enum):\n...     READ = auto()" in text
     assert "format | Specifies the archive format to write." in text     # a table Sphinx indents
+    assert "compresslevel\n\nHow hard gzip tries, from 1 to 9." in text   # HTML5 groups terms in <div>s
 
 
 def test_html_sections_named_like_boilerplate_are_kept_and_boilerplate_is_not(tmp_path: Path):
-    """A section's id comes from its heading; trafilatura read "unrelated", "sharing", "menus" or "cookie" in
-    such ids as layout and dropped whole sections of the Python docs (the tutorial's exception groups, the
-    IDLE page's menus). Ids that only name the place (the heading links to it, or spells it) no longer count;
-    a real "related posts" box still goes."""
+    """A Sphinx section's id comes from its heading; trafilatura read "unrelated", "sharing", "menus" or
+    "cookie" in such ids as layout and dropped whole sections and API entries of the Python docs (the
+    tutorial's exception groups, the IDLE page's menus). Ids their own heading links to (a permalink) no
+    longer count; a "related posts" box, even one whose heading spells its id, still goes."""
     words = "This sentence is ordinary documentation prose that explains the section in some detail. " * 3
     page = ("<html><head><title>Guide</title></head><body><main><h1>Guide</h1><p>" + words + "</p>"
             "<section id='raising-and-handling-multiple-unrelated-exceptions'><h2>8.9. Raising and Handling "
             "Multiple Unrelated Exceptions<a class='headerlink' href='#raising-and-handling-multiple-unrelated-"
             "exceptions'>¶</a></h2><p>The builtin ExceptionGroup wraps a list of exception instances. " + words + "</p>"
-            "</section><section id='sharing-state-between-processes' class='level2'><h2>Sharing state between "
-            "processes</h2><p>Shared memory holds a Value or an Array between processes. " + words + "</p></section>"
-            "<dl class='py class'><dt id='http.cookiejar.CookieJar'>class http.cookiejar.CookieJar(policy=None)"
-            "<a class='headerlink' href='#http.cookiejar.CookieJar'>¶</a></dt><dd><p>The CookieJar class stores "
-            "HTTP cookies. " + words + "</p></dd></dl></main>"
-            "<div id='related-posts'><h3>You may also like</h3><p>Ten tricks for faster loops that experts "
-            "swear by, read it now and share it with your friends today.</p></div></body></html>")
+            "</section><section id='tut-sharing'><h2>Sharing state between processes<a class='headerlink' "
+            "href='#tut-sharing'>¶</a></h2><p>Shared memory holds a Value or an Array between processes. " + words +
+            "</p></section><dl class='py class'><dt id='http.cookiejar.CookieJar'>class http.cookiejar.CookieJar("
+            "policy=None)<a class='headerlink' href='#http.cookiejar.CookieJar'>¶</a></dt><dd><p>The CookieJar "
+            "class stores HTTP cookies. " + words + "</p></dd></dl>"
+            "<div id='related-posts'><h3>Related posts</h3><p>Ten tricks for faster loops that experts swear by, "
+            "read it now and share it with your friends today.</p></div></main>"
+            "<div id='related'><h3>You may also like</h3><p>Seven habits of highly effective programmers, the "
+            "list everybody shares.</p></div></body></html>")
     (tmp_path / "guide.html").write_text(page, encoding="utf-8")
     text = read(tmp_path / "guide.html", tmp_path).text
     assert "The builtin ExceptionGroup wraps a list of exception instances." in text
     assert "Shared memory holds a Value or an Array between processes." in text
-    assert "The CookieJar class stores HTTP cookies." in text
-    assert "Ten tricks for faster loops" not in text
+    assert "class http.cookiejar.CookieJar(policy=None)" in text
+    assert "Ten tricks for faster loops" not in text and "Seven habits" not in text
 
 
 def test_html_in_a_declared_non_utf8_charset_is_decoded_right():

@@ -63,29 +63,22 @@ def _keep_footnotes(tree: object) -> None:
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_NOT_SLUG = re.compile(r"[^0-9a-z]+")
 
 
 def _unmark_anchor_ids(tree: object) -> None:
     """Ids that only name a place in the text lose them before extraction: a section or API entry whose
-    id its own heading links to (Sphinx's permalink) or spells (`<section id="raising-and-handling-
-    multiple-unrelated-exceptions">`). trafilatura reads ids as layout, and such an id holding
-    "related", "share", "menu", "cookie"... made it drop the whole section as boilerplate."""
+    own heading (its first heading child, or the `<dt>` itself) links to it, as Sphinx's permalinks do
+    (`<section id="raising-and-handling-multiple-unrelated-exceptions"><h2>... <a href="#raising-...">`).
+    trafilatura reads ids as layout, and such an id holding "related", "share", "menu", "cookie"... made
+    it drop the whole section or entry as boilerplate. Other ids, a "related-posts" box's, stay."""
     for element in list(tree.iter()):   # type: ignore[attr-defined]
         ident = element.get("id") if isinstance(element.tag, str) else None
         if not ident:
             continue
-        heading = element if element.tag in _HEADINGS or element.tag == "dt" else next(element.iter(*_HEADINGS), None)
-        if heading is None:
-            continue
-        links_here = any(a.get("href") == f"#{ident}" for a in heading.iter("a"))
-        if links_here or _slug(heading.text_content()) == _slug(ident):
+        own = element if element.tag in _HEADINGS or element.tag == "dt" else next(
+            (child for child in element if child.tag in _HEADINGS), None)
+        if own is not None and any(a.get("href") == f"#{ident}" for a in own.iter("a")):
             del element.attrib["id"]
-
-
-def _slug(text: str) -> str:
-    """A heading's words as an anchor spells them: "8.9. Raising and Handling ¶" -> "raising-and-handling"."""
-    return _NOT_SLUG.sub("-", text.lower()).strip("-0123456789")
 
 
 def _drop_permalinks(tree: object) -> None:
@@ -101,20 +94,30 @@ def _drop_permalinks(tree: object) -> None:
 
 
 def _entries_as_blocks(tree: object) -> None:
-    """A definition list holding code or tables (Sphinx's API entries: `<dl><dt>signature<dd>text, example,
-    table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds into text, so
+    """A definition list holding code blocks or tables (Sphinx's API entries: `<dl><dt>signature<dd>text,
+    example, table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds, so
     an entry's example lost its line breaks and its table its rows (the cells came out one per line). A
     `<blockquote>` holding a table (Sphinx indents tables with one) is read as blocks for the same reason."""
     for entries in list(tree.iter("dl")):   # type: ignore[attr-defined]
         if next(entries.iter("pre", "table"), None) is None:
             continue
         entries.tag = "div"
-        for part in entries:
-            if part.tag in ("dt", "dd"):
-                part.tag = "p" if part.tag == "dt" else "div"
+        for part in _own_terms(entries):
+            part.tag = "p" if part.tag == "dt" else "div"
     for quote in list(tree.iter("blockquote")):   # type: ignore[attr-defined]
         if next(quote.iter("table"), None) is not None:
             quote.tag = "div"
+
+
+def _own_terms(entries: object) -> list[object]:
+    """The `<dt>` and `<dd>` elements of a definition list, also inside HTML5's `<div>` groups of them."""
+    found = []
+    for child in entries:   # type: ignore[attr-defined]
+        if child.tag in ("dt", "dd"):
+            found.append(child)
+        elif child.tag == "div":
+            found += _own_terms(child)
+    return found
 
 
 def _declared_title(tree: object) -> str | None:
