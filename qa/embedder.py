@@ -143,8 +143,9 @@ def _crc32(path: Path) -> int:
 def interrupts_kept() -> Iterator[None]:
     """Ctrl-C inside the block is Ctrl-C, whatever a native library makes of it: onnxruntime, interrupted
     while loading a model, once raised "initialization failed" instead, and the build went on to write a
-    BM25-only index over the user's. Only in the main thread (where Python runs signal handlers), and only
-    when Python handles SIGINT itself (not when it is ignored)."""
+    BM25-only index over the user's. An interrupt the block swallowed, by an error or by returning, is
+    raised again when it ends. Only in the main thread (where Python runs signal handlers), and only when
+    Python's handler raises KeyboardInterrupt (not when SIGINT is ignored or handled otherwise)."""
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
@@ -152,8 +153,11 @@ def interrupts_kept() -> Iterator[None]:
     noticed: list[int] = []
 
     def notice(signum: int, frame: object) -> None:
-        noticed.append(signum)
-        previous(signum, frame)
+        try:
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            noticed.append(signum)
+            raise
 
     signal.signal(signal.SIGINT, notice)
     try:
@@ -164,6 +168,8 @@ def interrupts_kept() -> Iterator[None]:
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
+    if noticed:
+        raise KeyboardInterrupt
 
 
 def onnx_embedder(folder: Path) -> Embedder:
@@ -216,9 +222,10 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
-            from sentence_transformers import SentenceTransformer
+            with interrupts_kept():
+                from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(folder), device="cpu")
+                self._model = SentenceTransformer(str(folder), device="cpu")
         except Exception as error:  # ImportError, OSError, ValueError from a broken folder...
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ModelUnavailableError(f"Cannot load the embedding model {name}: {reason}") from None

@@ -174,31 +174,62 @@ def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path
     assert len(list(index_dir.glob("gen-*"))) <= 2, "the current generation and the one it replaced"
 
 
+@pytest.mark.parametrize("where", ["loading fails", "loading returns", "exporting fails"])
 def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallows_it(
-        fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch):
+        fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch, where):
     """onnxruntime, interrupted while loading a model, once raised "initialization failed" instead of
     KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
-    (the killed-build test above caught it now and then). Here a loader that swallows the interrupt the
-    same way, every time."""
+    (the killed-build test above caught it now and then). Here a library that swallows the interrupt, by an
+    error or by returning as if nothing happened, every time."""
+    import qa.build
     import qa.onnx_embedder
 
-    def swallowing_loader(folder: Path) -> None:
+    def swallowing(*args: object) -> None:
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)           # the handler runs here and raises KeyboardInterrupt
         except KeyboardInterrupt:
-            raise RuntimeError("initialization failed") from None
+            if where != "loading returns":
+                raise RuntimeError("initialization failed") from None
 
-    index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
-    before = current(index_dir)
+    if where == "exporting fails":      # a new index: nothing to reuse, the model is exported
+        index_dir, before = tmp_path / "new", None
+        monkeypatch.setattr(qa.build, "export", swallowing)
+    else:
+        index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
+        before = current(index_dir)
+        monkeypatch.setattr(qa.onnx_embedder, "OnnxEmbedder", swallowing)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "owls.txt").write_text("Barn owls hunt mice at night over open fields.\n", encoding="utf-8")
-    monkeypatch.setattr(qa.onnx_embedder, "OnnxEmbedder", swallowing_loader)
     with pytest.raises(KeyboardInterrupt):
         Index.build([corpus], index_dir, model=str(fake_model))
-    assert current(index_dir) == before
-    assert_answers_from_seeds(index_dir)
+    if before is None:
+        assert not list(index_dir.glob("gen-*")), "no index written"
+    else:
+        assert current(index_dir) == before
+        assert_answers_from_seeds(index_dir)
+
+
+def test_an_application_handling_ctrl_c_itself_keeps_its_handler_and_its_errors():
+    """Inside an application whose SIGINT handler does not raise (a graceful stop), `interrupts_kept` turns
+    nothing into KeyboardInterrupt, and the application's handler is back afterwards."""
+    from qa.embedder import interrupts_kept
+
+    stops: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stops.append(signum))
+    try:
+        with pytest.raises(RuntimeError, match="a damaged model"):
+            with interrupts_kept():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.5)
+                raise RuntimeError("a damaged model")
+        assert stops == [signal.SIGINT]
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+        assert stops == [signal.SIGINT, signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_build_failing_just_before_the_swap_changes_nothing(seeds_index: Path, tmp_path: Path, monkeypatch):
