@@ -242,6 +242,22 @@ def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_pa
     assert "compresslevel\n\nHow hard gzip tries, from 1 to 9." in text   # HTML5 groups terms in <div>s
 
 
+def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
+    """trafilatura dropped a note inside an API entry when its paragraph held three links (the Python docs'
+    json.dump: "JSON is not a framed protocol"); the same paragraph straight in the entry was kept."""
+    words = "<p>" + "Ordinary prose about serializing objects to files in a portable way. " * 4 + "</p>"
+    note = ("<div class='admonition note'><p class='admonition-title'>Note</p><p>Unlike <a href='pickle.html'>"
+            "<code>pickle</code></a> and <a href='marshal.html'><code>marshal</code></a>, JSON is not a framed "
+            "protocol, so repeated calls to <a href='#json.dump'><code>dump()</code></a> using the same fp give "
+            "an invalid JSON file.</p></div>")
+    page = ("<html><head><title>json</title></head><body><main><h1>json</h1>" + words + "<dl class='py function'>"
+            "<dt id='json.dump'>json.dump(obj, fp)</dt><dd>" + words + note + "</dd></dl>" + words +
+            "</main></body></html>")
+    (tmp_path / "json.html").write_text(page, encoding="utf-8")
+    text = read(tmp_path / "json.html", tmp_path).text
+    assert "JSON is not a framed protocol" in text
+
+
 def test_html_sections_named_like_boilerplate_are_kept_and_boilerplate_is_not(tmp_path: Path):
     """A Sphinx section's id comes from its heading; trafilatura read "unrelated", "sharing", "menus" or
     "cookie" in such ids as layout and dropped whole sections and API entries of the Python docs (the

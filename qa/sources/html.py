@@ -97,7 +97,9 @@ def _entries_as_blocks(tree: object) -> None:
     """A definition list holding code blocks or tables (Sphinx's API entries: `<dl><dt>signature<dd>text,
     example, table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds, so
     an entry's example lost its line breaks and its table its rows (the cells came out one per line). A
-    `<blockquote>` holding a table (Sphinx indents tables with one) is read as blocks for the same reason."""
+    `<blockquote>` holding a table (Sphinx indents tables with one) is read as blocks for the same reason.
+    In the other definitions, boxes (`<div>`: notes, version notes) are unwrapped: trafilatura dropped a
+    note inside an entry when its paragraph held three links (json.dump's "not a framed protocol")."""
     for entries in list(tree.iter("dl")):   # type: ignore[attr-defined]
         if next(entries.iter("pre", "table"), None) is None:
             continue
@@ -107,6 +109,9 @@ def _entries_as_blocks(tree: object) -> None:
     for quote in list(tree.iter("blockquote")):   # type: ignore[attr-defined]
         if next(quote.iter("table"), None) is not None:
             quote.tag = "div"
+    for definition in list(tree.iter("dd")):   # type: ignore[attr-defined]
+        for box in list(definition.iter("div")):
+            box.drop_tag()   # lxml.html: the box goes, what it holds stays in its place
 
 
 def _own_terms(entries: object) -> list[object]:
