@@ -176,8 +176,7 @@ def test_html_permalink_marks_are_not_text(tmp_path: Path):
             "<dl><dt>zlib.crc32(data[, value])<a class='headerlink' href='#c'>¶</a></dt>"
             "<dd><p>" + "Computes a CRC checksum of data; the result is an unsigned 32-bit integer. " * 3
             + "</p></dd></dl><p>Paragraph marks ¶ inside a sentence stay.</p></main></body></html>")
-    (tmp_path / "zlib.html").write_text(page, encoding="utf-8")
-    document = read(tmp_path / "zlib.html", tmp_path)
+    document = _read(tmp_path, "zlib.html", page.encode())
     assert "zlib.crc32(data[, value])" in document.text
     assert "value])¶" not in document.text and "Paragraph marks ¶ inside" in document.text
 
@@ -204,8 +203,7 @@ def test_html_footnotes_are_text_and_sidebars_are_not(tmp_path: Path):
             "<aside role='doc-endnotes'><p>Endnote: integers have unlimited precision in Python.</p></aside>"
             "</main><aside class='sidebar'><p>Buy the printed edition of this tutorial today, only 9 dollars, "
             "free shipping worldwide for a limited time.</p></aside></body></html>")
-    (tmp_path / "numbers.html").write_text(page, encoding="utf-8")
-    text = read(tmp_path / "numbers.html", tmp_path).text
+    text = _read(tmp_path, "numbers.html", page.encode()).text
     assert "-3**2 will be interpreted as -(3**2) and thus result in -9" in text
     assert "integers have unlimited precision" in text
     assert "printed edition" not in text
@@ -233,8 +231,7 @@ def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_pa
             "</blockquote><dl><div><dt>compresslevel</dt><dd><p>How hard gzip tries, from 1 to 9.</p><div class="
             "'highlight'><pre>tarfile.open('a.tgz', 'w:gz', compresslevel=9)\n</pre></div></dd></div></dl>"
             "</main></body></html>")
-    (tmp_path / "tarfile.html").write_text(page, encoding="utf-8")
-    text = read(tmp_path / "tarfile.html", tmp_path).text
+    text = _read(tmp_path, "tarfile.html", page.encode()).text
     assert "tarfile.open(name=None, mode='r')" in text and "extractall(path='.')" in text
     assert "'r:gz' | Open for reading with gzip compression." in text
     assert ">>> class Mode(Enum):\n...     READ = auto()" in text
@@ -253,8 +250,7 @@ def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
     page = ("<html><head><title>json</title></head><body><main><h1>json</h1>" + words + "<dl class='py function'>"
             "<dt id='json.dump'>json.dump(obj, fp)</dt><dd>" + words + note + "</dd></dl>" + words +
             "</main></body></html>")
-    (tmp_path / "json.html").write_text(page, encoding="utf-8")
-    text = read(tmp_path / "json.html", tmp_path).text
+    text = _read(tmp_path, "json.html", page.encode()).text
     assert "JSON is not a framed protocol" in text
 
 
@@ -277,8 +273,7 @@ def test_html_sections_named_like_boilerplate_are_kept_and_boilerplate_is_not(tm
             "read it now and share it with your friends today.</p></div></main>"
             "<div id='related'><h3>You may also like</h3><p>Seven habits of highly effective programmers, the "
             "list everybody shares.</p></div></body></html>")
-    (tmp_path / "guide.html").write_text(page, encoding="utf-8")
-    text = read(tmp_path / "guide.html", tmp_path).text
+    text = _read(tmp_path, "guide.html", page.encode()).text
     assert "The builtin ExceptionGroup wraps a list of exception instances." in text
     assert "Shared memory holds a Value or an Array between processes." in text
     assert "class http.cookiejar.CookieJar(policy=None)" in text

@@ -71,10 +71,8 @@ def _unmark_anchor_ids(tree: object) -> None:
     (`<section id="raising-and-handling-multiple-unrelated-exceptions"><h2>... <a href="#raising-...">`).
     trafilatura reads ids as layout, and such an id holding "related", "share", "menu", "cookie"... made
     it drop the whole section or entry as boilerplate. Other ids, a "related-posts" box's, stay."""
-    for element in list(tree.iter()):   # type: ignore[attr-defined]
-        ident = element.get("id") if isinstance(element.tag, str) else None
-        if not ident:
-            continue
+    for element in tree.xpath("//*[@id]"):   # type: ignore[attr-defined]
+        ident = element.get("id")
         own = element if element.tag in _HEADINGS or element.tag == "dt" else next(
             (child for child in element if child.tag in _HEADINGS), None)
         if own is not None and any(a.get("href") == f"#{ident}" for a in own.iter("a")):
