@@ -239,6 +239,23 @@ def test_html_api_entries_keep_their_examples_lines_and_their_tables_rows(tmp_pa
     assert "compresslevel\n\nHow hard gzip tries, from 1 to 9." in text   # HTML5 groups terms in <div>s
 
 
+def test_html_code_keeps_its_lines_in_a_bare_pre_and_in_a_list_item(tmp_path: Path):
+    """trafilatura reads a <pre> without <code> as a quote and runs its lines together: a shell session
+    written straight in <pre>, and the Python docs' examples inside list items (argparse's actions)."""
+    words = "<p>" + "The parser reads the command line and turns it into an object of attributes. " * 3 + "</p>"
+    page = ("<html><head><title>argparse</title></head><body><main><h1>argparse</h1>" + words +
+            "<pre>$ python prog.py <b>--foo</b> 1\nNamespace(foo='1')\n</pre>" + words +
+            "<ul><li><p>'store_const' - This stores the value specified by the const keyword argument:</p>"
+            "<div class='highlight-python3 notranslate'><div class='highlight'><pre><span class='gp'>&gt;&gt;&gt; "
+            "</span><span class='n'>parser</span> = argparse.ArgumentParser()\n<span class='gp'>&gt;&gt;&gt; </span>"
+            "parser.parse_args(['--foo'])\nNamespace(foo=42)\n</pre></div></div></li>"
+            "<li><p>'append' - This stores a list, and appends each argument value to the list.</p></li></ul>"
+            + words + "</main></body></html>")
+    text = _read(tmp_path, "argparse.html", page.encode()).text
+    assert "$ python prog.py --foo 1\nNamespace(foo='1')" in text
+    assert ">>> parser = argparse.ArgumentParser()\n>>> parser.parse_args(['--foo'])\nNamespace(foo=42)" in text
+
+
 def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
     """trafilatura dropped a note inside an API entry when its paragraph held three links (the Python docs'
     json.dump: "JSON is not a framed protocol"); the same paragraph straight in the entry was kept."""

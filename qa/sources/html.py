@@ -32,6 +32,7 @@ def read(data: bytes) -> Extracted:
     _unmark_anchor_ids(tree)
     _drop_permalinks(tree)
     _entries_as_blocks(tree)
+    _pre_as_code(tree)
     lines = _SourceText(tree)
     declared = _declared_title(tree)
     # with_metadata=False: trafilatura's metadata step also looks for the page's date with dateparser,
@@ -110,6 +111,19 @@ def _entries_as_blocks(tree: object) -> None:
     for definition in list(tree.iter("dd")):   # type: ignore[attr-defined]
         for box in list(definition.iter("div")):
             box.drop_tag()   # lxml.html: the box goes, what it holds stays in its place
+
+
+def _pre_as_code(tree: object) -> None:
+    """A `<pre>` holding no `<code>` gets one around its content: trafilatura reads such a block as a quote
+    and runs its lines together, or drops it (a shell session or an example written straight in `<pre>`,
+    the Python docs' examples inside list items)."""
+    for block in list(tree.iter("pre")):   # type: ignore[attr-defined]
+        if next(block.iter("code"), None) is not None:
+            continue
+        code = block.makeelement("code", {})
+        code.text, block.text = block.text, None
+        code.extend(list(block))   # moves the children
+        block.append(code)
 
 
 def _own_terms(entries: object) -> list[object]:
