@@ -103,6 +103,34 @@ def test_consecutive_passages_share_an_overlapping_sentence():
         assert after.start < before.end, "no overlap"
 
 
+def test_html_code_and_tables_are_cut_between_lines(tmp_path: Path):
+    """A code block or table of a web page is read a line at a time, as the text reader reads the same lines:
+    held as one piece, a long example was cut inside a line ("v\n([1, 2, 3]..." without its ">>> ") and a
+    shorter one ended passages early, leaving short scraps."""
+    from qa.sources import read
+
+    code = "\n".join(f"&gt;&gt;&gt; total_{i} = sum(values[{i}:]) + offset_{i}" for i in range(40))
+    rows = "".join(f"<tr><td>option_{i}</td><td>sets the {i}th limit of the archive</td></tr>" for i in range(30))
+    prose = "<p>" + "The archive module writes files in a portable format for later use. " * 3 + "</p>"
+    page = (f"<html><head><title>archive</title></head><body><main><h1>archive</h1>{prose}<pre>{code}</pre>{prose}"
+            f"<table>{rows}</table>{prose}</main></body></html>")
+    (tmp_path / "archive.html").write_text(page, encoding="utf-8")
+    document = read(tmp_path / "archive.html", tmp_path)
+    lines = {line for line in document.text.split("\n") if line.startswith((">>> total_", "option_"))}
+    assert len(lines) == 70
+    paragraphs = {document.text[p.start : p.end] for p in document.paragraphs}
+    assert lines <= paragraphs
+    passages = split_document(document, COUNTER, 60, 1)
+    assert len(passages) > 8
+    text = document.text
+    for passage in passages:
+        for edge in (passage.start, passage.end):
+            line_start = text.rfind("\n", 0, edge) + 1
+            line_end = text.find("\n", edge) if "\n" in text[edge:] else len(text)
+            if text[line_start:line_end] in lines:
+                assert edge in (line_start, line_end), passage.text
+
+
 @pytest.mark.parametrize("line", [
     "Read more about the forum in the joint statement.",
     "The copyright law was amended in 2020.",

@@ -96,16 +96,21 @@ class Blocks:
         self.paragraphs: list[Paragraph] = []
         self.regions: list[Region] = []
 
-    def append(self, text: str, block: int, **where: object) -> None:
-        """Add `text` as one paragraph of `block`; `where` fills its Region (heading, source_line...)."""
+    def append(self, text: str, block: int, lines: bool = False, **where: object) -> None:
+        """Add `text` as one paragraph of `block` (`lines`: a paragraph per line, as the text reader reads
+        code); `where` fills its Region (heading, source_line...)."""
         if self.parts:
             self.parts.append("\n\n")
             self.length += 2
         start = self.length
         self.parts.append(text)
         self.length += len(text)
-        lead = len(text) - len(text.lstrip())
-        self.paragraphs.append(Paragraph(start + lead, start + len(text.rstrip()), block))
+        pieces = [m.span() for m in re.finditer(r"[^\n]+", text)] if lines else [(0, len(text))]
+        for first, last in pieces:
+            piece = text[first:last]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                self.paragraphs.append(Paragraph(start + first + lead, start + first + len(piece.rstrip()), block))
         self.regions.append(Region(start, **where))  # type: ignore[arg-type]
 
     def extracted(self, title: str | None) -> Extracted:

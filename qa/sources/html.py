@@ -1,9 +1,10 @@
 """HTML: the main content only, as trafilatura finds it (navigation, ads, comments and footers left out).
 
 The extracted text is the content's blocks (headings, paragraphs, list items, tables, code) one
-after another, separated by blank lines. Each block records the heading path above it and the line
-of the .html file where it starts, found by locating the block's first words in the page's own
-text. The page's declared charset (`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml
+after another, separated by blank lines; a code block or table is a paragraph per line, as the text
+reader reads the same lines, so passages are cut between its lines. Each block records the heading
+path above it and the line of the .html file where it starts, found by locating the block's first
+words in the page's own text. The page's declared charset (`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml
 are imported here, so only when an HTML file is read.
 """
 
@@ -248,7 +249,7 @@ class _Builder:
         heading = " > ".join(t for _, t in self.path) or None
         regions = self.out.regions
         line = self.source.line_of(text) or (regions[-1].source_line if regions else None)
-        self.out.append(text, self.block, heading=heading, source_line=line)
+        self.out.append(text, self.block, lines=verbatim, heading=heading, source_line=line)
 
 
 def _flat(element: object) -> str:
