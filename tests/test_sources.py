@@ -256,6 +256,28 @@ def test_html_code_keeps_its_lines_in_a_bare_pre_and_in_a_list_item(tmp_path: Pa
     assert ">>> parser = argparse.ArgumentParser()\n>>> parser.parse_args(['--foo'])\nNamespace(foo=42)" in text
 
 
+def test_html_sentences_citing_names_as_links_are_kept(tmp_path: Path):
+    """API docs cite names as links holding code; trafilatura took an entry whose sentence cited three of
+    them for a list of links and dropped it (the Python docs' datetime.MINYEAR and MAXYEAR)."""
+    def cite(name: str) -> str:
+        return f"<a class='reference internal' href='#datetime.{name}'><code class='xref'><span class='pre'>{name}</span></code></a>"
+
+    def entry(name: str, text: str) -> str:
+        return f"<dl class='py data'><dt id='datetime.{name}'>datetime.{name}</dt><dd><p>{text}</p></dd></dl>"
+
+    words = "<p>" + "Supporting timezones at deeper levels of detail is up to the application. " * 3 + "</p>"
+    page = ("<html><head><title>datetime</title></head><body><main><h1>datetime</h1>" + words +
+            "<section id='constants'><h2>Constants</h2><p>The module exports the following constants:</p>"
+            + entry("MINYEAR", f"The smallest year number allowed in a {cite('date')} or {cite('datetime')} object. "
+                               f"{cite('MINYEAR')} is <code>1</code>.")
+            + entry("MAXYEAR", f"The largest year number allowed in a {cite('date')} or {cite('datetime')} object. "
+                               f"{cite('MAXYEAR')} is <code>9999</code>.")
+            + "</section>" + words + "</main></body></html>")
+    text = _read(tmp_path, "datetime.html", page.encode()).text
+    assert "The smallest year number allowed in a date or datetime object. MINYEAR is 1." in text
+    assert "The largest year number allowed in a date or datetime object. MAXYEAR is 9999." in text
+
+
 def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
     """trafilatura dropped a note inside an API entry when its paragraph held three links (the Python docs'
     json.dump: "JSON is not a framed protocol"); the same paragraph straight in the entry was kept."""

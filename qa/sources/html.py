@@ -32,6 +32,7 @@ def read(data: bytes) -> Extracted:
     _keep_footnotes(tree)
     _unmark_anchor_ids(tree)
     _drop_permalinks(tree)
+    _unlink_names_in_sentences(tree)
     _entries_as_blocks(tree)
     _pre_as_code(tree)
     lines = _SourceText(tree)
@@ -91,6 +92,26 @@ def _drop_permalinks(tree: object) -> None:
         inline = (anchor.get("href") or "").startswith("#")
         if "headerlink" in classes or (inline and (anchor.text_content() or "").strip() in {"¶", "§", "#"}):
             anchor.drop_tree()   # lxml.html: removes the element and keeps its tail text
+
+
+def _unlink_names_in_sentences(tree: object) -> None:
+    """A link whose whole text is code (`<a href="#datetime.MAXYEAR"><code>MAXYEAR</code></a>`: API docs cite
+    names this way) inside a paragraph that says more than its links is read as plain text. trafilatura takes
+    an element holding several short links for a list of links: the Python docs lost "The largest year number
+    allowed in a date or datetime object. MAXYEAR is 9999." with its entry this way. Menus and tables of
+    contents (links in list items, or paragraphs of links only) keep their links and are judged as before."""
+    for paragraph in tree.iter("p"):   # type: ignore[attr-defined]
+        names = [a for a in paragraph.iter("a") if _names_code(a)]
+        if names and len(_flat(paragraph)) > sum(len(_flat(a)) for a in names):
+            for anchor in names:
+                anchor.drop_tag()   # lxml.html: the link goes, its text stays
+
+
+def _names_code(anchor: object) -> bool:
+    """The link's text is all inside `<code>` elements."""
+    children = list(anchor)   # type: ignore[call-overload]
+    return bool(children) and not (anchor.text or "").strip() and all(   # type: ignore[attr-defined]
+        child.tag == "code" and not (child.tail or "").strip() for child in children)
 
 
 def _entries_as_blocks(tree: object) -> None:
