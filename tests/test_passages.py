@@ -131,6 +131,24 @@ def test_html_code_and_tables_are_cut_between_lines(tmp_path: Path):
                 assert edge in (line_start, line_end), passage.text
 
 
+def test_html_passages_run_on_across_headings_and_cite_where_they_start(tmp_path: Path):
+    """As in the page's text form: held to one section, a reference's many short sections made short
+    passages, and the HTML form of the Python docs answered less well than the same pages as text."""
+    from qa.sources import read
+
+    sections = "".join(f"<h2>Option {i}</h2><p>The option number {i} sets how many owls the survey counts "
+                       f"in field {i}. It is off unless the survey asks for it.</p>" for i in range(12))
+    page = f"<html><head><title>survey</title></head><body><main><h1>Survey options</h1>{sections}</main></body></html>"
+    (tmp_path / "survey.html").write_text(page, encoding="utf-8")
+    document = read(tmp_path / "survey.html", tmp_path)
+    passages = split_document(document, COUNTER, 120, 1)
+    assert 1 < len(passages) < 12
+    assert all(p.text.count("Option ") >= 2 for p in passages[:-1])
+    for passage in passages:
+        assert passage.heading == document.region_at(passage.start).heading
+        assert passage.citation.startswith(f"survey.html:{document.region_at(passage.start).source_line} § ")
+
+
 @pytest.mark.parametrize("line", [
     "Read more about the forum in the joint statement.",
     "The copyright law was amended in 2020.",

@@ -1,11 +1,15 @@
 """HTML: the main content only, as trafilatura finds it (navigation, ads, comments and footers left out).
 
-The extracted text is the content's blocks (headings, paragraphs, list items, tables, code) one
-after another, separated by blank lines; a code block or table is a paragraph per line, as the text
-reader reads the same lines, so passages are cut between its lines. Each block records the heading
-path above it and the line of the .html file where it starts, found by locating the block's first
-words in the page's own text. The page's declared charset (`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml
-are imported here, so only when an HTML file is read.
+The extracted text is the content's blocks (headings, paragraphs, list items, tables, code) one after
+another, separated by blank lines; a code block or table is a paragraph per line, as the text reader
+reads the same lines, so passages are cut between its lines. Headings do not end passages: a passage
+runs on into the next section, as it does in the page's text form (held to one section, the Python
+docs' many short sections made short passages, and the HTML form answered less well than the same
+pages as text: tests/bench/html_vs_text.py). Each block records the heading path above it and the line
+of the .html file where it starts, found by locating the block's first words in the page's own text,
+so a citation names the section where its passage starts. The page's declared charset
+(`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml are imported here, so only when an
+HTML file is read.
 """
 
 from __future__ import annotations
@@ -223,7 +227,6 @@ class _Builder:
     def __init__(self, source: _SourceText) -> None:
         self.source = source
         self.out = Blocks()
-        self.block = 0
         self.path: list[tuple[int, str]] = []
         self.first_heading: str | None = None
 
@@ -260,7 +263,6 @@ class _Builder:
             self.path.pop()
         self.path.append((level, text))
         self.first_heading = self.first_heading or text
-        self.block += 1
         self.add(text)
 
     def add(self, text: str, verbatim: bool = False) -> None:
@@ -270,7 +272,8 @@ class _Builder:
         heading = " > ".join(t for _, t in self.path) or None
         regions = self.out.regions
         line = self.source.line_of(text) or (regions[-1].source_line if regions else None)
-        self.out.append(text, self.block, lines=verbatim, heading=heading, source_line=line)
+        # One block: passages run on across headings, as in the page's text form (see the module's doc).
+        self.out.append(text, 0, lines=verbatim, heading=heading, source_line=line)
 
 
 def _flat(element: object) -> str:

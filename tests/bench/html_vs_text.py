@@ -6,9 +6,10 @@ python3.11-doc package (downloaded into tests/bench/.cache once), keeping only p
 library is too slow to embed twice on a shared 2-core machine); questions whose gold pages are all left
 out are dropped, and the script says how many.
 Questions: the ingest branch's pydoc question sets (copied here as pydoc-formats-tune/heldout.jsonl), and
-three more written over these pages' text form by helpers who never ran qa (heldout-2, -3, -4); gold files
-are renamed .txt -> .html for the HTML form. heldout-3 and heldout-4 were each read once, for the
-comparison in the README; the others were read while fixing the HTML reader.
+four more written over these pages' text form by helpers who never ran qa (heldout-2, -3, -4, -5); gold
+files are renamed .txt -> .html for the HTML form. heldout-3, -4 and -5 were each read once, for the
+comparison in the README (-3 and -4 were read again while fixing the reader afterwards); the others were
+read while fixing the HTML reader.
 
     python tests/bench/html_vs_text.py [WORK_FOLDER]       # default /tmp/qa-html-vs-text
 
@@ -41,7 +42,8 @@ from qa import Index  # noqa: E402
 from qa.evaluate import evaluate, load_questions  # noqa: E402
 from qa.sources import discover, read  # noqa: E402
 
-SETS = [HERE / f"pydoc-formats-{name}.jsonl" for name in ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4")]
+SETS = [HERE / f"pydoc-formats-{name}.jsonl"
+        for name in ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5")]
 WHOLE_SETS = [HERE / "questions" / f"pydoc-{name}.jsonl" for name in ("tune", "heldout", "heldout-2")]
 MAX_KB = 40
 
