@@ -174,9 +174,18 @@ def test_a_killed_build_leaves_the_previous_index_working(fake_seeds_index: Path
     assert len(list(index_dir.glob("gen-*"))) <= 2, "the current generation and the one it replaced"
 
 
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler, as in a terminal: a suite started in the background (`make test &`)
+    inherits SIGINT ignored, and Python then installs no handler."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("where", ["loading fails", "loading returns", "exporting fails"])
 def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallows_it(
-        fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch, where):
+        fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch, python_sigint, where):
     """onnxruntime, interrupted while loading a model, once raised "initialization failed" instead of
     KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
     (the killed-build test above caught it now and then). Here a library that swallows the interrupt, by an
