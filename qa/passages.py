@@ -27,7 +27,7 @@ class Passage:
     page: int | None = None          # PDF: 1-based page the passage starts on
     page_label: str | None = None    # PDF: that page's own label (roman numerals...), when the PDF has labels
     heading: str | None = None       # HTML, DOCX, Markdown: heading path, "Built-in Functions > zip"
-    source_line: int | None = None   # HTML: line of the .html file where the passage's block starts
+    source_line: int | None = None   # HTML: line of the .html file where the block the passage starts in starts
     paragraph: int | None = None     # DOCX: block number under its heading, 1-based
 
     @property

@@ -1,8 +1,8 @@
 """`qa show CITATION`: find a cited passage in the index and show it with the text around it.
 
 A citation is what every output prints: `file:12-18` (text, Markdown; any line range of the file
-works), `page.html:212 § Heading` (HTML: the source line where the block starts), `report.pdf p. iv`
-(PDF: page label or number), `doc.docx § Heading > Sub ¶ 7` (DOCX). The file may be named as printed
+works), `page.html:212 § Heading` (HTML: the source line and heading where the passage starts),
+`report.pdf p. iv` (PDF: page label or number), `doc.docx § Heading > Sub ¶ 7` (DOCX). The file may be named as printed
 (relative to where you are) or relative to the indexed folder. The text shown is the text qa
 extracted and stored at index time.
 """
@@ -79,7 +79,9 @@ def show(index: object, citation: str, context: int = CONTEXT_LINES) -> Shown:
     ends = [r.start for r in regions[1:]] + [len(text)]
     if kind in ("html", "lines"):
         line = int(match["line"] if kind == "html" else match["first"])
-        named = lambda r: r.source_line == line   # noqa: E731
+        # The heading too: a minified page has every block on one line.
+        section = match["heading"] if kind == "html" else None
+        named = lambda r: r.source_line == line and (section is None or (r.heading or "").rsplit(" > ", 1)[-1] == section)   # noqa: E731
     elif kind == "pdf":
         named = lambda r: r.page is not None and (r.page_label or str(r.page)) == match["page"]   # noqa: E731
     else:

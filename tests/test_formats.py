@@ -112,3 +112,20 @@ def test_show_refuses_what_is_not_a_citation_and_what_is_not_indexed(built):
     assert unknown.returncode == 1 and "not in the index" in unknown.stderr
     no_page = run_qa("show", "report.pdf p. ii", "--index", str(index_dir))      # the broken page
     assert no_page.returncode == 1 and no_page.stderr.count("\n") == 1
+
+
+def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path, fake_model: Path):
+    """Every block of a minified page is on line 1: the citation's heading says which one it is."""
+    sections = "".join(f"<h2>Part {i}</h2><p>" + f"Owls of kind {i} nest in old barns and hunt voles at night. " * 8
+                       + "</p>" for i in range(6))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "owls.html").write_text(f"<html><head><title>Owls</title></head><body><main><h1>Owls</h1>{sections}"
+                                    "</main></body></html>", encoding="utf-8")
+    Index.build([docs], tmp_path / "ix", model=str(fake_model))
+    index = Index.open(tmp_path / "ix")
+    later = [p for p in index.stored.all_passages() if p.heading and p.heading.endswith("Part 4")]
+    assert later and all(p.citation == "owls.html:1 § Part 4" for p in later)
+    shown = show(index, index.source_path(later[0].file) + later[0].locator, context=0)
+    assert shown.start <= later[0].start and later[0].end <= shown.end
+    assert "Owls of kind 1" not in shown.text[shown.start : shown.end]

@@ -244,15 +244,17 @@ def test_html_code_keeps_its_lines_in_a_bare_pre_and_in_a_list_item(tmp_path: Pa
     written straight in <pre>, and the Python docs' examples inside list items (argparse's actions)."""
     words = "<p>" + "The parser reads the command line and turns it into an object of attributes. " * 3 + "</p>"
     page = ("<html><head><title>argparse</title></head><body><main><h1>argparse</h1>" + words +
-            "<pre>$ python prog.py <b>--foo</b> 1\nNamespace(foo='1')\n</pre>" + words +
+            "\n\n<pre>$ python prog.py <b>--foo</b> 1\nNamespace(foo='1')\n</pre>" + words +
             "<ul><li><p>'store_const' - This stores the value specified by the const keyword argument:</p>"
             "<div class='highlight-python3 notranslate'><div class='highlight'><pre><span class='gp'>&gt;&gt;&gt; "
             "</span><span class='n'>parser</span> = argparse.ArgumentParser()\n<span class='gp'>&gt;&gt;&gt; </span>"
             "parser.parse_args(['--foo'])\nNamespace(foo=42)\n</pre></div></div></li>"
             "<li><p>'append' - This stores a list, and appends each argument value to the list.</p></li></ul>"
             + words + "</main></body></html>")
-    text = _read(tmp_path, "argparse.html", page.encode()).text
+    document = _read(tmp_path, "argparse.html", page.encode())
+    text = document.text
     assert "$ python prog.py --foo 1\nNamespace(foo='1')" in text
+    assert document.region_at(text.index("$ python")).source_line == 3    # where the <pre> is
     assert ">>> parser = argparse.ArgumentParser()\n>>> parser.parse_args(['--foo'])\nNamespace(foo=42)" in text
 
 

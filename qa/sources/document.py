@@ -13,7 +13,8 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A run of content text: `text[start:end]`, in block `block` (junk, headings and pages separate blocks)."""
+    """A run of content text: `text[start:end]`, in block `block`: passages never run across blocks (junk
+    lines, pages, and Markdown and DOCX headings separate them; HTML is one block)."""
 
     start: int
     end: int
@@ -87,8 +88,9 @@ class Document:
 
 
 class Blocks:
-    """Extracted text assembled block by block (HTML, DOCX): blocks joined by a blank line, each one a
-    Paragraph (its surrounding whitespace left out) and a Region saying where it came from."""
+    """Extracted text assembled piece by piece (HTML, DOCX): pieces joined by a blank line, each one a
+    Paragraph (its surrounding whitespace left out; a Paragraph per line with `lines`) and a Region
+    saying where it came from."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -97,8 +99,8 @@ class Blocks:
         self.regions: list[Region] = []
 
     def append(self, text: str, block: int, lines: bool = False, **where: object) -> None:
-        """Add `text` as one paragraph of `block` (`lines`: a paragraph per line, as the text reader reads
-        code); `where` fills its Region (heading, source_line...)."""
+        """Add `text` as one paragraph numbered `block` (`lines`: a paragraph per line, as the text reader
+        reads code); `where` fills its Region (heading, source_line...)."""
         if self.parts:
             self.parts.append("\n\n")
             self.length += 2

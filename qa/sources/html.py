@@ -106,7 +106,10 @@ def _unlink_names_in_sentences(tree: object) -> None:
     contents (links in list items, or paragraphs of links only) keep their links and are judged as before."""
     for paragraph in tree.iter("p"):   # type: ignore[attr-defined]
         names = [a for a in paragraph.iter("a") if _names_code(a)]
-        if names and len(_flat(paragraph)) > sum(len(_flat(a)) for a in names):
+        rest = _flat(paragraph)
+        for anchor in names:
+            rest = rest.replace(_flat(anchor), "", 1)
+        if names and re.search(r"[^\W\d_]", rest):    # words besides the names, not only commas
             for anchor in names:
                 anchor.drop_tag()   # lxml.html: the link goes, its text stays
 
@@ -147,6 +150,7 @@ def _pre_as_code(tree: object) -> None:
         if next(block.iter("code"), None) is not None:
             continue
         code = block.makeelement("code", {})
+        code.sourceline = block.sourceline     # the block's source line, for its citation
         code.text, block.text = block.text, None
         code.extend(list(block))   # moves the children
         block.append(code)
