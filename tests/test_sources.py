@@ -280,6 +280,15 @@ def test_html_sentences_citing_names_as_links_are_kept(tmp_path: Path):
     assert "The largest year number allowed in a date or datetime object. MAXYEAR is 9999." in text
 
 
+def test_html_keeps_a_table_whose_cells_cite_names():
+    """The Python docs' table of os functions and their pathlib equivalents (an excerpt in the fixture):
+    its cells are links to names, and trafilatura dropped it as a list of links unless the cells that
+    say more than one name ("os.remove(), os.unlink()") are read as text."""
+    text = read(FIXTURES / "sphinx-pathlib-table.html", FIXTURES).text
+    assert "os.path.isdir() | Path.is_dir()" in text
+    assert "os.remove(), os.unlink() | Path.unlink()" in text
+
+
 def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
     """trafilatura dropped a note inside an API entry when its paragraph held three links (the Python docs'
     json.dump: "JSON is not a framed protocol"); the same paragraph straight in the entry was kept."""

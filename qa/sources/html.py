@@ -100,16 +100,15 @@ def _drop_permalinks(tree: object) -> None:
 
 def _unlink_names_in_sentences(tree: object) -> None:
     """A link whose whole text is code (`<a href="#datetime.MAXYEAR"><code>MAXYEAR</code></a>`: API docs cite
-    names this way) inside a paragraph that says more than its links is read as plain text. trafilatura takes
-    an element holding several short links for a list of links: the Python docs lost "The largest year number
-    allowed in a date or datetime object. MAXYEAR is 9999." with its entry this way. Menus and tables of
-    contents (links in list items, or paragraphs of links only) keep their links and are judged as before."""
+    names this way) inside a paragraph holding anything besides its links is read as plain text. trafilatura
+    takes an element holding several short links for a list of links: the Python docs lost "The largest year
+    number allowed in a date or datetime object. MAXYEAR is 9999." with its entry this way, and would drop
+    pathlib's table of os and pathlib names if its cells' "os.remove(), os.unlink()" kept their links too.
+    Menus and tables of contents (links in list items; paragraphs holding a link and nothing else) keep
+    their links and are judged as before."""
     for paragraph in tree.iter("p"):   # type: ignore[attr-defined]
         names = [a for a in paragraph.iter("a") if _names_code(a)]
-        rest = _flat(paragraph)
-        for anchor in names:
-            rest = rest.replace(_flat(anchor), "", 1)
-        if names and re.search(r"[^\W\d_]", rest):    # words besides the names, not only commas
+        if names and len(_flat(paragraph)) > sum(len(_flat(a)) for a in names):
             for anchor in names:
                 anchor.drop_tag()   # lxml.html: the link goes, its text stays
 
