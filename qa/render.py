@@ -137,6 +137,8 @@ def hit_text(hit: Hit, question: str, explain: bool = False, full: bool = False)
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
     header.append(visible(hit.citation), style="bold cyan")
+    if hit.answer_heading:
+        header.append(f", answer under § {visible(hit.answer_heading)}", style="cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
     p = hit.passage
     shown_start, shown_end = (0, len(p.text)) if full else excerpt(hit)
@@ -229,6 +231,7 @@ def hit_json(hit: Hit, explain: bool = False) -> dict[str, Any]:
         "text": p.text,
         "answer_start": hit.answer_start,
         "answer_end": hit.answer_end,
+        "answer_heading": hit.answer_heading,
         "also_in": list(hit.also_in),
     }
     if explain:

@@ -31,6 +31,8 @@ class Hit:
     bm25_score: float | None = None
     answer_start: int | None = None   # the sentence that best answers, as source-file offsets
     answer_end: int | None = None
+    #: HTML: the heading the answering sentence is under, when its passage starts under another one
+    answer_heading: str | None = None
     also_in: tuple[str, ...] = ()     # citations of copies of this passage in other places
 
     @property

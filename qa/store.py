@@ -429,6 +429,13 @@ class StoredIndex:
             "SELECT start, page, page_label, heading, source_line, paragraph FROM regions WHERE file = ? ORDER BY start",
             (path,))]
 
+    def region_at(self, path: str, offset: int) -> Region | None:
+        """Where the text of `path` at `offset` came from (None when its reader recorded nothing there)."""
+        row = self._db.execute(
+            "SELECT start, page, page_label, heading, source_line, paragraph FROM regions WHERE file = ? AND start <= ? "
+            "ORDER BY start DESC LIMIT 1", (path, offset)).fetchone()
+        return Region(*row) if row else None
+
     def all_passages(self) -> list[Passage]:
         """Every passage, in row order."""
         return [Passage(*r) for r in self._db.execute(

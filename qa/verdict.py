@@ -487,6 +487,17 @@ def verdict_for(question: str, vector: np.ndarray | None, candidates: Candidates
     return decide(evidence, weights, model)
 
 
+def _heading_of(hit: Hit, offset: int, stored: Any) -> str | None:
+    """An HTML passage runs on across headings and is cited under the one it starts under: the heading the
+    answer at `offset` is under, when it is another one."""
+    if hit.passage.source_line is None:
+        return None
+    region = stored.region_at(hit.passage.file, offset)
+    if region is None or not region.heading or region.heading == hit.passage.heading:
+        return None
+    return region.heading.rsplit(" > ", 1)[-1]
+
+
 def mark_answers(hits: list[Hit], primaries: list[Passage], vector: np.ndarray | None, stored: Any) -> list[Hit]:
     """The top hits with their answering sentence marked: the sentence of the passage that ranked
     (not of what was merged into it) closest to the question."""
@@ -502,6 +513,6 @@ def mark_answers(hits: list[Hit], primaries: list[Passage], vector: np.ndarray |
     for hit, sentences in zip(top, found):
         if sentences:
             _, start, end = max(sentences, key=lambda sentence: similarity[sentence[0]])
-            hit = replace(hit, answer_start=start, answer_end=end)
+            hit = replace(hit, answer_start=start, answer_end=end, answer_heading=_heading_of(hit, start, stored))
         marked.append(hit)
     return marked + hits[len(top):]

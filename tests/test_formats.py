@@ -129,3 +129,20 @@ def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path
     shown = show(index, index.source_path(later[0].file) + later[0].locator, context=0)
     assert shown.start <= later[0].start and later[0].end <= shown.end
     assert "Owls of kind 1" not in shown.text[shown.start : shown.end]
+
+
+def test_a_hit_names_the_section_of_its_answer_when_the_passage_starts_in_another(tmp_path: Path):
+    """An HTML passage runs on across headings and is cited where it starts; the terminal and JSON also
+    say which section the answering sentence is in (the real model picks that sentence)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(FIXTURES / "article.html", docs / "article.html")
+    index_dir = tmp_path / "ix"
+    Index.build([docs], index_dir)
+    question = "Why do farmers keep wide margins of tall grass?"
+    hit = json.loads(run_qa("ask", question, "--index", str(index_dir), "--json", "-k", "1").stdout)["results"][0]
+    assert hit["citation"].endswith("article.html:39 § Barn owls return to the valley")
+    assert hit["answer_heading"] == "Why the owls came back"
+    assert "farmers to keep wide margins" in hit["text"][hit["answer_start"] - hit["start"] : hit["answer_end"] - hit["start"]]
+    shown = run_qa("ask", question, "--index", str(index_dir), "-k", "1")
+    assert "§ Barn owls return to the valley, answer under § Why the owls came back" in " ".join(shown.stdout.split())
