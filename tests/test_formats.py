@@ -146,3 +146,12 @@ def test_a_hit_names_the_section_of_its_answer_when_the_passage_starts_in_anothe
     assert "farmers to keep wide margins" in hit["text"][hit["answer_start"] - hit["start"] : hit["answer_end"] - hit["start"]]
     shown = run_qa("ask", question, "--index", str(index_dir), "-k", "1")
     assert "§ Barn owls return to the valley, answer under § Why the owls came back" in " ".join(shown.stdout.split())
+
+
+def test_one_file_is_counted_as_one_file(tmp_path: Path, fake_model: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "owls.txt").write_text("Barn owls hunt voles over rough grassland at night.\n", encoding="utf-8")
+    result = run_qa("index", str(docs), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Indexed 1 file (0 unchanged, 0 changed, 1 added")
