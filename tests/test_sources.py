@@ -289,6 +289,23 @@ def test_html_keeps_a_table_whose_cells_cite_names():
     assert "os.remove(), os.unlink() | Path.unlink()" in text
 
 
+def test_html_text_after_code_in_an_entry_is_kept(tmp_path: Path):
+    """Sphinx's line blocks in an API entry (xml.sax.handler's features): trafilatura gives the entry's
+    text, its code, and the text after the code; that last part was lost."""
+    words = "<p>" + "The handler receives events from the parser as the document is read. " * 3 + "</p>"
+    entries = "".join(
+        f"<dl class='py data'><dt>xml.sax.handler.feature_{name}</dt><dd><div class='line-block'>\n"
+        f"<div class='line'>value: <code>\"http://xml.org/sax/features/{name}\"</code></div>\n"
+        f"<div class='line'>true: Perform {name} processing.</div>\n"
+        f"<div class='line'>false: Optionally do not perform {name} processing (default).</div>\n</div></dd></dl>"
+        for name in ("namespaces", "validation", "interning", "entities"))
+    page = ("<html><head><title>xml.sax.handler</title></head><body><main><h1>xml.sax.handler</h1>" + words +
+            entries + words + "</main></body></html>")
+    text = _read(tmp_path, "handler.html", page.encode()).text
+    assert '"http://xml.org/sax/features/namespaces"' in text
+    assert "true: Perform validation processing. false: Optionally do not perform validation processing" in text
+
+
 def test_html_notes_inside_api_entries_are_kept(tmp_path: Path):
     """trafilatura dropped a note inside an API entry when its paragraph held three links (the Python docs'
     json.dump: "JSON is not a framed protocol"); the same paragraph straight in the entry was kept."""

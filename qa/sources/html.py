@@ -248,13 +248,15 @@ class _Builder:
             elif tag == "item" and not any(c.tag in ("p", "list", "code", "table", "quote") for c in child):
                 self.add(_flat(child))
             elif tag in ("graphic", "ref", "lb"):
-                continue
+                pass
             elif len(child):
                 if (child.text or "").strip():
                     self.add(_SPACE.sub(" ", child.text).strip())
                 self.walk(child)
             elif "".join(child.itertext()).strip():
                 self.add(_flat(child))
+            if (child.tail or "").strip():   # text after a block inside a list item ("value: <code>...</code> true: ...")
+                self.add(_SPACE.sub(" ", child.tail).strip())
 
     def heading(self, element: object) -> None:
         text = _PERMALINK.sub("", _flat(element))
