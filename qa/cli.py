@@ -227,7 +227,8 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
     state = "up to date" if report.up_to_date else f"written to {visible(str(index_dir))}"
     replaced = plan.replacement()
     print(
-        f"Indexed {report.files} {'file' if report.files == 1 else 'files'} ({report.unchanged} unchanged, {report.changed} changed, {report.added} added, "
+        f"Indexed {report.files} {'file' if report.files == 1 else 'files'} ({report.unchanged} unchanged, "
+        f"{report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
         f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
         + (f" {terminal_safe(replaced)}" if replaced else ""), flush=True

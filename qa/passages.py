@@ -40,7 +40,7 @@ class Passage:
         if self.paragraph is not None:
             return f"{section} ¶ {self.paragraph}"
         if self.source_line is not None:     # HTML: the nearest heading is enough beside a source line
-            return f":{self.source_line} § {self.heading.rsplit(' > ', 1)[-1]}" if self.heading else f":{self.source_line}"
+            return f":{self.source_line} § {nearest_heading(self.heading)}" if self.heading else f":{self.source_line}"
         lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
         return f":{lines}"
 
@@ -48,6 +48,11 @@ class Passage:
     def citation(self) -> str:
         """The file and its locator: `file:12-18`, `page.html:212 § Copying files`, `report.pdf p. iv`..."""
         return f"{self.file}{self.locator}"
+
+
+def nearest_heading(path: str) -> str:
+    """The last heading of a heading path ("Built-in Functions > zip" -> "zip"), as HTML citations name it."""
+    return path.rsplit(" > ", 1)[-1]
 
 
 class TokenCounter(Protocol):

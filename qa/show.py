@@ -2,9 +2,9 @@
 
 A citation is what every output prints: `file:12-18` (text, Markdown; any line range of the file
 works), `page.html:212 § Heading` (HTML: the source line and heading where the passage starts),
-`report.pdf p. iv` (PDF: page label or number), `doc.docx § Heading > Sub ¶ 7` (DOCX). The file may be named as printed
-(relative to where you are) or relative to the indexed folder. The text shown is the text qa
-extracted and stored at index time.
+`report.pdf p. iv` (PDF: page label or number), `doc.docx § Heading > Sub ¶ 7` (DOCX). The file may be
+named as printed (relative to where you are) or relative to the indexed folder. The text shown is the
+text qa extracted and stored at index time.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from qa.errors import QAError, UsageError
+from qa.passages import nearest_heading
 from qa.sources.document import LINE_BREAK
 
 #: Lines of the extracted text shown before and after the cited span.
@@ -81,7 +82,8 @@ def show(index: object, citation: str, context: int = CONTEXT_LINES) -> Shown:
         line = int(match["line"] if kind == "html" else match["first"])
         # The heading too: a minified page has every block on one line.
         section = match["heading"] if kind == "html" else None
-        named = lambda r: r.source_line == line and (section is None or (r.heading or "").rsplit(" > ", 1)[-1] == section)   # noqa: E731
+        named = lambda r: (r.source_line == line   # noqa: E731
+                           and (section is None or nearest_heading(r.heading or "") == section))
     elif kind == "pdf":
         named = lambda r: r.page is not None and (r.page_label or str(r.page)) == match["page"]   # noqa: E731
     else:

@@ -33,7 +33,7 @@ from qa import config
 from qa.answer_type import asked_type, asked_unit, holds, holds_unit
 from qa.bm25 import STOP_WORDS, tokenize
 from qa.errors import QAError
-from qa.passages import Passage, sentence_spans
+from qa.passages import Passage, nearest_heading, sentence_spans
 from qa.search import Hit, fuse
 
 #: The weights, written by tests/bench/fit_verdict.py.
@@ -495,7 +495,7 @@ def _heading_of(hit: Hit, offset: int, stored: Any) -> str | None:
     region = stored.region_at(hit.passage.file, offset)
     if region is None or not region.heading or region.heading == hit.passage.heading:
         return None
-    return region.heading.rsplit(" > ", 1)[-1]
+    return nearest_heading(region.heading)
 
 
 def mark_answers(hits: list[Hit], primaries: list[Passage], vector: np.ndarray | None, stored: Any) -> list[Hit]:

@@ -248,14 +248,14 @@ class _Builder:
             elif tag == "item" and not any(c.tag in ("p", "list", "code", "table", "quote") for c in child):
                 self.add(_flat(child))
             elif tag in ("graphic", "ref", "lb"):
-                pass
+                pass                     # no text of their own here; the text after them follows
             elif len(child):
                 if (child.text or "").strip():
                     self.add(_SPACE.sub(" ", child.text).strip())
                 self.walk(child)
             elif "".join(child.itertext()).strip():
                 self.add(_flat(child))
-            if (child.tail or "").strip():   # text after a block inside a list item ("value: <code>...</code> true: ...")
+            if (child.tail or "").strip():   # text after a block in a list item ("value: <code>…</code> true: …")
                 self.add(_SPACE.sub(" ", child.tail).strip())
 
     def heading(self, element: object) -> None:
