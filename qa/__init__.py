@@ -13,11 +13,11 @@ import os
 # its index, so it is off unless the environment says otherwise.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from qa.build import BuildReport  # noqa: E402
+from qa.ingest.build import BuildReport  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.index import Index  # noqa: E402
-from qa.passages import Passage  # noqa: E402
-from qa.search import Hit  # noqa: E402
-from qa.verdict import Verdict  # noqa: E402
+from qa.ingest.split import Passage  # noqa: E402
+from qa.search.hits import Hit  # noqa: E402
+from qa.answer.verdict import Verdict  # noqa: E402
 
 __all__ = ["BuildReport", "Hit", "Index", "Passage", "QAError", "Verdict"]

@@ -1,6 +1,6 @@
 """`python -m qa`: the `qa` command."""
 
-from qa.cli import entry
+from qa.ui.cli import entry
 
 if __name__ == "__main__":
     entry()

@@ -51,8 +51,8 @@ class SearchSettings:
     bm25_weight: float = 1.0
 
 
-#: The answering sentence is marked in this many top hits; the verdict (qa/verdict.py, weights in
-#: qa/verdict.json) reads this many top passages.
+#: The answering sentence is marked in this many top hits; the verdict (qa/answer/verdict.py, weights in
+#: qa/answer/verdict.json) reads this many top passages.
 ANSWER_PASSAGES = 3
 
 #: Search defaults.
@@ -97,6 +97,6 @@ CLUSTER_CONNECT_SECONDS = 10
 CLUSTER_RETRIES = 3
 
 #: Version of the on-disk index layout; a reader refuses any other.
-#: 2: BM25 terms split CJK runs into character bigrams (qa.bm25.tokenize).
+#: 2: BM25 terms split CJK runs into character bigrams (qa.search.bm25.tokenize).
 #: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).
 FORMAT_VERSION = 3

@@ -11,7 +11,7 @@ from typing import Any
 from qa.config import ANSWER_PASSAGES
 from qa.errors import UsageError
 from qa.index import Index
-from qa.search import Hit
+from qa.search.hits import Hit
 
 
 @dataclass(frozen=True)

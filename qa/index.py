@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from qa import config
-from qa.build import BuildReport, Progress, build_index
-from qa.collapse import select_hits
+from qa.ingest.build import BuildReport, Progress, build_index
+from qa.search.collapse import select_hits
 from qa.sources import discover
-from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
+from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.search import APPROXIMATE_FILE, Answer, DenseIndex, Hit, fuse, recorded_kind
-from qa.store import CURRENT, StoredIndex
-from qa.verdict import Candidates, mark_answers, verdict_for
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex, recorded_kind
+from qa.search.fusion import fuse
+from qa.search.hits import Answer, Hit
+from qa.store.generation import CURRENT, StoredIndex
+from qa.answer.verdict import Candidates, mark_answers, verdict_for
 
 
 class Index:
@@ -126,7 +128,7 @@ class Index:
         `dense_index`: "flat", "ivf", "ivfpq", or "auto" (by size); recorded in the manifest.
         """
         if paths is None:
-            from qa.build_plan import plan_build
+            from qa.ingest.plan import plan_build
 
             paths = plan_build(Path(path), []).paths
         return build_index([Path(p) for p in paths], Path(path), model, settings, progress, quantization,

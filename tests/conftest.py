@@ -72,10 +72,10 @@ def index(seeds_index: Path):
 
 def run_qa(*args: str, stdin: str | None = None, env: dict[str, str | None] | None = None,
            cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """Run the real `qa` command (as `python -m qa.cli`) and capture what it prints (`env`: None unsets)."""
+    """Run the real `qa` command (as `python -m qa.ui.cli`) and capture what it prints (`env`: None unsets)."""
     merged = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100", **(env or {})}
     environment = {name: value for name, value in merged.items() if value is not None}
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "qa.ui.cli", *args],
         input=stdin, capture_output=True, text=True, cwd=cwd, env=environment, timeout=300,
     )

@@ -3,7 +3,7 @@
 `make_fake_model(folder)` writes a BERT with MiniLM's vocabulary and tokenizer but one layer and hidden
 size 32 (seeded: the same weights every run), mean pooling and normalisation, as an ordinary local
 sentence-transformers folder. It also writes qa's own ONNX export of it into `folder/qa-onnx/`, so
-`qa index --model FOLDER` copies that export instead of importing torch to make one (qa.embedder.export).
+`qa index --model FOLDER` copies that export instead of importing torch to make one (qa.model.embedder.export).
 Its vectors carry no meaning beyond shared word pieces: assert nothing about answer quality with it.
 """
 
@@ -22,8 +22,8 @@ def make_fake_model(folder: Path) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from qa.embedder import SHIPPED_EXPORT, model_folder
-    from qa.onnx_embedder import export_onnx
+    from qa.model.embedder import SHIPPED_EXPORT, model_folder
+    from qa.model.onnx import export_onnx
 
     real = model_folder("all-MiniLM-L6-v2")
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.bm25 import BM25, tokenize
+from qa.search.bm25 import BM25, tokenize
 
 QUESTIONS = [
     "What did BGI Genomics set up in Uruguay?",
@@ -28,9 +28,9 @@ def test_scores_equal_rank_bm25_on_the_seeds(index, question):
 
 
 def test_the_saved_index_scores_like_a_fresh_build(index):
-    from qa.build import bm25_text, passage_contexts
+    from qa.ingest.build import bm25_text, passage_contexts
     from qa.config import IndexSettings
-    from qa.embedder import token_counter
+    from qa.model.embedder import token_counter
     from qa.sources import read
     from tests.conftest import SEEDS
 

@@ -10,7 +10,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from qa import Index
-from qa.bm25 import BM25, tokenize
+from qa.search.bm25 import BM25, tokenize
 from tests.conftest import run_qa
 
 # Short texts written for these tests (free to use), in the style of an encyclopaedia and a travel note.

@@ -15,7 +15,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from qa import Index, config  # noqa: E402
-from qa.cluster import ClusterError  # noqa: E402
+from qa.ingest.cluster import ClusterError  # noqa: E402
 from tests.conftest import SEEDS  # noqa: E402
 
 
@@ -103,13 +103,13 @@ def test_an_unreachable_scheduler_is_a_clear_error(seeds_index: Path, tmp_path: 
 
 
 def _pretend_another_model() -> None:
-    import qa.cluster
+    import qa.ingest.cluster
 
-    qa.cluster._real_fingerprint = qa.cluster._worker_fingerprint
-    qa.cluster._worker_fingerprint = lambda model: "0123456789abcdef"
+    qa.ingest.cluster._real_fingerprint = qa.ingest.cluster._worker_fingerprint
+    qa.ingest.cluster._worker_fingerprint = lambda model: "0123456789abcdef"
 
 
 def _restore_model() -> None:
-    import qa.cluster
+    import qa.ingest.cluster
 
-    qa.cluster._worker_fingerprint = qa.cluster._real_fingerprint
+    qa.ingest.cluster._worker_fingerprint = qa.ingest.cluster._real_fingerprint

@@ -1,4 +1,4 @@
-"""Merging overlapping passages, folding copies and capping hits per file (qa/collapse.py)."""
+"""Merging overlapping passages, folding copies and capping hits per file (qa/search/collapse.py)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qa import Index
 from qa.config import IndexSettings
-from qa.build import heading_at, heading_paths, plain_headings
+from qa.ingest.build import heading_at, heading_paths, plain_headings
 
 REFERENCE = """Built-in Functions
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa import Index
-from qa.search import DenseIndex, dense_kind
+from qa.search.dense import DenseIndex, dense_kind
 from tests.conftest import SEEDS, run_qa
 
 BGI = "What did BGI Genomics set up in Uruguay?"

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from qa.passages import Passage
-from qa.render import answer_renderable
-from qa.search import Answer, Hit
+from qa.ingest.split import Passage
+from qa.ui.render import answer_renderable
+from qa.search.hits import Answer, Hit
 
 SENTENCES = [f"Sentence {n} is about owls number {n}." for n in range(1, 11)]
 TEXT = " ".join(SENTENCES)
@@ -62,7 +62,7 @@ def test_code_keeps_its_indentation():
 
 
 def test_repl_full_toggles_whole_passages():
-    from qa.repl import Repl
+    from qa.ui.repl import Repl
 
     buffer = io.StringIO()
     repl = Repl(None, Console(width=100, file=buffer), 5, "hybrid")   # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The test model and the export a model folder may ship (qa.embedder.SHIPPED_EXPORT)."""
+"""The test model and the export a model folder may ship (qa.model.embedder.SHIPPED_EXPORT)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedder import SHIPPED_EXPORT, SentenceTransformerEmbedder, fingerprint, onnx_embedder
+from qa.model.embedder import SHIPPED_EXPORT, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from tests.test_imports import heavy_modules
 
 TEXTS = ["What did BGI Genomics set up in Uruguay?", "", "数字经济合作 🚀", "The llama herd grazes by the lake. " * 80]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import Index
-from qa.show import show
+from qa.ui.show import show
 from tests.conftest import SEEDS, run_qa
 from tests.fixtures.make import report_docx, report_pdf, scanned_pdf
 

@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qa.embedder import SHIPPED_EXPORT
+from qa.model.embedder import SHIPPED_EXPORT
 
 from tests.conftest import REPO
 
 PROBE = """
 import sys
-from qa.cli import main
+from qa.ui.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exit:

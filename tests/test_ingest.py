@@ -42,7 +42,7 @@ def ix(seeds_index: Path, tmp_path: Path) -> Path:
 
 def test_sentence_vectors_come_from_the_passage_pass_in_both_runtimes(index):
     """ONNX and the sentence-transformers fallback pool the same span vectors (and no second pass)."""
-    from qa.embedder import SentenceTransformerEmbedder, onnx_embedder
+    from qa.model.embedder import SentenceTransformerEmbedder, onnx_embedder
 
     texts = ["Barn owls hunt mice at night. They nest in old barns and church towers.",
              "BGI Genomics has established a clinical laboratory in Uruguay. It tests for viruses."]
@@ -133,10 +133,10 @@ def test_editing_one_paragraph_reembeds_only_its_passages(ix: Path, tmp_path: Pa
     assert second.changed == 1 and second.embedded == changed, "only passages whose text changed are embedded"
     assert index.search("What do the llamas say?", k=1, mode="bm25")[0].passage.text.count("llamas")
     # What was reused equals what embedding the same inputs afresh gives.
-    from qa.build import embedding_text, passage_contexts
+    from qa.ingest.build import embedding_text, passage_contexts
     from qa.config import IndexSettings
     from qa.sources import read
-    from qa.embedder import onnx_embedder, token_counter
+    from qa.model.embedder import onnx_embedder, token_counter
 
     passages = index.stored.all_passages()
     contexts = passage_contexts(read(corpus / "long.txt", corpus), passages, token_counter("all-MiniLM-L6-v2"),
@@ -157,7 +157,7 @@ def test_a_killed_build_resumes_from_its_checkpoint(ix: Path, tmp_path: Path):
             (corpus / f"copy{n}" / source.name).write_text(text, encoding="utf-8")
     before = current(ix)
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(ix)], cwd=REPO,
+        [sys.executable, "-m", "qa.ui.cli", "index", str(corpus), "--index", str(ix)], cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=dict(os.environ, HF_HUB_OFFLINE="1", QA_CHECKPOINT_EVERY="32"))
     deadline = time.time() + 600
@@ -219,16 +219,16 @@ def test_a_new_splitter_version_reuses_nothing(ix: Path, monkeypatch):
 
 
 def test_unchanged_files_read_differently_by_a_newer_reader_are_indexed_anew(ix: Path, monkeypatch):
-    import qa.build
+    import qa.ingest.build
 
     assert Index.build([SEEDS], ix).up_to_date
-    original = qa.build.read
+    original = qa.ingest.build.read
 
     def newer_reader(path, root):
         document = original(path, root)
         return replace(document, text=document.text.replace("Chongqing", "Chongqing (a newer reader)"))
 
-    monkeypatch.setattr(qa.build, "read", newer_reader)
+    monkeypatch.setattr(qa.ingest.build, "read", newer_reader)
     report = Index.build([SEEDS], ix)
     assert not report.up_to_date and report.unchanged == 5
     assert any("(a newer reader)" in p.text for p in Index.open(ix).stored.all_passages())
@@ -247,7 +247,7 @@ def test_a_changed_manifest_is_damage(ix: Path):
 
 
 def test_batches_are_sorted_by_length_and_capped_by_tokens():
-    from qa.onnx_embedder import token_batches
+    from qa.model.onnx import token_batches
 
     lengths = [5, 200, 7, 190, 6, 180, 100, 8]
     batches = token_batches(lengths, batch_size=32, batch_tokens=400)
@@ -263,8 +263,8 @@ def test_digests_ending_in_nul_bytes_are_reused(tmp_path: Path, fake_model: Path
     still be found in the previous index and in a checkpoint."""
     import dataclasses
 
-    import qa.build
-    from qa import embedding
+    import qa.ingest.build
+    from qa.ingest import embedding
 
     real_job = embedding.job
 
@@ -272,7 +272,7 @@ def test_digests_ending_in_nul_bytes_are_reused(tmp_path: Path, fake_model: Path
         made = real_job(text, spans, salt)
         return dataclasses.replace(made, key=made.key[:-2] + b"\0\0")
 
-    monkeypatch.setattr(qa.build.embedding, "job", job_ending_in_nul)
+    monkeypatch.setattr(qa.ingest.build.embedding, "job", job_ending_in_nul)
     first = Index.build([SEEDS], tmp_path / "ix", model=str(fake_model))
     assert first.embedded > 0
     again = Index.build([SEEDS], tmp_path / "ix", model=str(fake_model), dense_index="ivfpq")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.sources import read
-from qa.embedder import model_folder
-from qa.passages import WordPieceCounter, split_document
+from qa.model.embedder import model_folder
+from qa.ingest.split import WordPieceCounter, split_document
 from tests.conftest import SEEDS
 
 COUNTER = WordPieceCounter(model_folder("all-MiniLM-L6-v2") / "tokenizer.json")

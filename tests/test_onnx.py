@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa import Index
-from qa.embedder import SHIPPED_EXPORT, SentenceTransformerEmbedder, onnx_embedder
+from qa.model.embedder import SHIPPED_EXPORT, SentenceTransformerEmbedder, onnx_embedder
 from qa.evaluate import load_questions
 from tests.conftest import REPO, SEEDS, run_qa
 

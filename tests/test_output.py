@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.render import visible
+from qa.ui.render import visible
 from tests.conftest import SEEDS, run_qa
 
 #: A file name that would print a forged hit header, clear the screen and recolour the terminal.

@@ -10,7 +10,7 @@ import pytest
 
 from qa import Index
 from qa.errors import UsageError
-from qa.ownership import MARKER, OWNER
+from qa.store.ownership import MARKER, OWNER
 from tests.conftest import REPO, run_qa
 
 
@@ -129,7 +129,7 @@ def test_an_index_from_before_markers_is_recognised_and_adopted(tmp_path: Path, 
 
 
 def test_a_named_working_folder_is_reused_only_when_it_carries_the_mark(tmp_path: Path):
-    from qa.ownership import claim, reuse_or_make_owned_folder
+    from qa.store.ownership import claim, reuse_or_make_owned_folder
 
     folder = tmp_path / "ix"
     index_id = claim(folder)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.sources import Document, find_paragraphs, is_junk
-from qa.embedder import model_folder
-from qa.passages import WordPieceCounter, sentence_spans, split_document
+from qa.model.embedder import model_folder
+from qa.ingest.split import WordPieceCounter, sentence_spans, split_document
 
 COUNTER = WordPieceCounter(model_folder("all-MiniLM-L6-v2") / "tokenizer.json")
 

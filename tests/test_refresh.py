@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from qa import Index
-from qa.repl import Repl
+from qa.ui.repl import Repl
 from tests.conftest import SEEDS, run_qa
 
 FILE = "004_bc3bbd6dfccf26ec.txt"

@@ -7,9 +7,9 @@ import json
 
 from rich.console import Console
 
-from qa.passages import Passage
-from qa.render import answer_json, answer_renderable, terminal_safe
-from qa.search import Answer, Hit
+from qa.ingest.split import Passage
+from qa.ui.render import answer_json, answer_renderable, terminal_safe
+from qa.search.hits import Answer, Hit
 
 HOSTILE = (
     "[bold red]alarm[/] [link=https://evil.example]click[/link] "

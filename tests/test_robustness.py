@@ -104,7 +104,7 @@ def start_build(corpus: Path, index_dir: Path, model: Path) -> subprocess.Popen[
     # Ctrl-C as at a terminal: a run started in the background (`cmd &`, nohup, some CI runners) ignores
     # SIGINT, every process it starts inherits that, and the build would finish as if never interrupted.
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index_dir), "--model", str(model)],
+        [sys.executable, "-m", "qa.ui.cli", "index", str(corpus), "--index", str(index_dir), "--model", str(model)],
         cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=dict(os.environ, HF_HUB_OFFLINE="1"), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -190,8 +190,8 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
     KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
     (the killed-build test above caught it now and then). Here a library that swallows the interrupt, by an
     error or by returning as if nothing happened, every time."""
-    import qa.build
-    import qa.onnx_embedder
+    import qa.ingest.build
+    import qa.model.onnx
 
     def swallowing(*args: object) -> None:
         try:
@@ -203,11 +203,11 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
 
     if where == "exporting fails":      # a new index: nothing to reuse, the model is exported
         index_dir, before = tmp_path / "new", None
-        monkeypatch.setattr(qa.build, "export", swallowing)
+        monkeypatch.setattr(qa.ingest.build, "export", swallowing)
     else:
         index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
         before = current(index_dir)
-        monkeypatch.setattr(qa.onnx_embedder, "OnnxEmbedder", swallowing)
+        monkeypatch.setattr(qa.model.onnx, "OnnxEmbedder", swallowing)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "owls.txt").write_text("Barn owls hunt mice at night over open fields.\n", encoding="utf-8")
@@ -223,7 +223,7 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
 def test_an_application_handling_ctrl_c_itself_keeps_its_handler_and_its_errors():
     """Inside an application whose SIGINT handler does not raise (a graceful stop), `interrupts_kept` turns
     nothing into KeyboardInterrupt, and the application's handler is back afterwards."""
-    from qa.embedder import interrupts_kept
+    from qa.model.embedder import interrupts_kept
 
     stops: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: stops.append(signum))
@@ -528,7 +528,7 @@ def test_qa_errors_are_one_line(seeds_index: Path):
 
 
 def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch, fake_model: Path):
-    from qa import store
+    from qa.store import generation as store
 
     monkeypatch.setattr(store, "FULL_CHECKSUM_BYTES", 1000)    # every file but the smallest counts as large
     corpus = tmp_path / "corpus"

@@ -1,4 +1,4 @@
-"""The verdict (qa/verdict.py): each signal on constructed cases, independence from -k, BM25-only
+"""The verdict (qa/answer/verdict.py): each signal on constructed cases, independence from -k, BM25-only
 verdicts, the plain-JSON weights, what the user sees, and the quality on held-out questions."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from qa import Index, QAError
-from qa.answer_type import asked_type, asked_unit, holds, holds_unit
-from qa.verdict import WEIGHTS_FILE, load_weights
+from qa.answer.answer_type import asked_type, asked_unit, holds, holds_unit
+from qa.answer.verdict import WEIGHTS_FILE, load_weights
 from tests.conftest import REPO, run_qa
 
 TOWN = {

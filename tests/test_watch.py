@@ -40,7 +40,7 @@ def test_watch_updates_once_per_burst_ignores_its_index_and_stops_on_ctrl_c(seed
     index_dir = docs / "ix"   # inside the watched folder: its writes must not trigger updates
     shutil.copytree(seeds_index, index_dir)   # so the model's export is linked, not redone
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index_dir), "--watch"],
+        [sys.executable, "-m", "qa.ui.cli", "index", str(docs), "--index", str(index_dir), "--watch"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # Ctrl-C works even if the run ignores it
@@ -79,7 +79,7 @@ def test_watch_updates_once_per_burst_ignores_its_index_and_stops_on_ctrl_c(seed
 
 
 def test_the_watcher_groups_a_burst_and_ignores_the_index_folder(tmp_path: Path):
-    from qa.watch import watch_paths
+    from qa.ingest.watch import watch_paths
 
     docs = tmp_path / "docs"
     (docs / "ix").mkdir(parents=True)

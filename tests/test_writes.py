@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from qa.embedder import SHIPPED_EXPORT
+from qa.model.embedder import SHIPPED_EXPORT
 from tests.conftest import SEEDS, run_qa
 
 BGI = "What did BGI Genomics set up in Uruguay?"

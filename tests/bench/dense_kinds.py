@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa import Index, config  # noqa: E402
-from qa.search import PQ_REFINE, DenseIndex  # noqa: E402
+from qa.search.dense import PQ_REFINE, DenseIndex  # noqa: E402
 from tests.bench.corpora import html_to_text  # noqa: E402
 from tests.bench.run import CACHE, benchmark_questions, log  # noqa: E402
 

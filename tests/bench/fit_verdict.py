@@ -1,4 +1,4 @@
-"""Fit the verdict's weights on the fit split and write qa/verdict.json: `python tests/bench/fit_verdict.py`.
+"""Fit the verdict's weights on the fit split and write qa/answer/verdict.json: `python tests/bench/fit_verdict.py`.
 
 Reads only the fit split (tests/verdict/*.jsonl with "split": "fit", and the older seeds sets that
 were used for tuning before); the held-out split is for tests/bench/verdict_report.py. For each
@@ -31,12 +31,12 @@ from verdict_sets import (HELD_OUT, OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SE
 
 from qa import config  # noqa: E402
 from qa.evaluate import calibration  # noqa: E402
-from qa.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights  # noqa: E402
+from qa.answer.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights  # noqa: E402
 
 #: Every question file the fit reads (only their "split": "fit" lines; the older sets whole).
 SETS = [*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS]
 
-#: The signals each weight set uses (see qa/verdict.py SIGNALS), chosen by 5-fold cross-validation on
+#: The signals each weight set uses (see qa/answer/verdict.py SIGNALS), chosen by 5-fold cross-validation on
 #: the fit split (flagged near-topic and off-topic questions at the same false alarms), keeping only
 #: signals whose weight comes out with the sign their meaning gives it.
 #: - passage_standout (best passage against the 50th of the dense ranking) is what separates off-topic
@@ -187,7 +187,7 @@ def main() -> None:
               for corpus, its in items.items()}
     document = {
         "format": WEIGHTS_FORMAT,
-        "about": "Logistic weights of the verdict (qa/verdict.py), one set per search mode: "
+        "about": "Logistic weights of the verdict (qa/answer/verdict.py), one set per search mode: "
                  "P(answered) = 1 / (1 + exp(-(bias + sum(weight * (value - mean) / scale)))); answered when "
                  "P >= threshold. Written by tests/bench/fit_verdict.py; plain JSON, read with json.",
         "fitted_on": {

@@ -18,10 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-try:
-    from qa.sources import is_junk
-except ImportError:                       # a checkout from before the reader layer
-    from qa.documents import is_junk  # type: ignore[no-redef]
+from qa.sources import is_junk
 
 _NOTICE = re.compile(r"copyright|©|all rights reserved", re.IGNORECASE)
 DEBIAN = Path("/usr/share/doc")

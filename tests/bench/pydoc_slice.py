@@ -5,7 +5,7 @@
 The whole corpus (10,000 passages) is too slow to index in `make test` and is not in the repository.
 The slice keeps, of each file a question in tests/bench/questions/pydoc-heldout.jsonl points to, its
 first line (the title), the section holding each answer with the section before it and two after it
-(near misses: a section runs from one heading, as qa.build.plain_headings finds them, to the next; at most
+(near misses: a section runs from one heading, as qa.ingest.build.plain_headings finds them, to the next; at most
 SECTION_CHARS are kept of one), and adds a few
 whole files no question points to as distractors. Text from the Python documentation, PSF License.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from qa.build import plain_headings  # noqa: E402
+from qa.ingest.build import plain_headings  # noqa: E402
 
 CORPUS = REPO / "tests" / "bench" / ".cache" / "python-doc-txt"
 QUESTIONS = REPO / "tests" / "bench" / "questions" / "pydoc-heldout.jsonl"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def build(corpus: str) -> int:
-    from qa.cli import main
+    from qa.ui.cli import main
 
     return main(["index", "--index", os.environ["BENCH_INDEX_DIR"], corpus])
 

@@ -39,19 +39,19 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa import Index  # noqa: E402
-from qa.bm25 import BM25  # noqa: E402
-from qa.build import embedding_text, passage_contexts  # noqa: E402
-from qa.ownership import claim  # noqa: E402
+from qa.search.bm25 import BM25  # noqa: E402
+from qa.ingest.build import embedding_text, passage_contexts  # noqa: E402
+from qa.store.ownership import claim  # noqa: E402
 from qa.sources import read  # noqa: E402
-from qa.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
+from qa.model.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
-from qa.passages import Passage, sentence_spans  # noqa: E402
-from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind  # noqa: E402
-from qa.store import SourceFile, write_generation  # noqa: E402
+from qa.ingest.split import Passage, sentence_spans  # noqa: E402
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind  # noqa: E402
+from qa.store.generation import SourceFile, write_generation  # noqa: E402
 from tests.bench.corpora import python_doc_corpus  # noqa: E402
 
 CACHE = REPO / "tests" / "bench" / ".cache"
-QA = [sys.executable, "-m", "qa.cli"]
+QA = [sys.executable, "-m", "qa.ui.cli"]
 
 
 def log(message: str) -> None:

@@ -33,9 +33,9 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import qa.index  # noqa: E402
 from qa import Index  # noqa: E402
-from qa.bm25 import BM25, STOP_WORDS, tokenize  # noqa: E402
+from qa.search.bm25 import BM25, STOP_WORDS, tokenize  # noqa: E402
 from qa.evaluate import evaluate, load_questions  # noqa: E402
-from qa.search import fuse  # noqa: E402
+from qa.search.fusion import fuse  # noqa: E402
 from tune import HELD_OUT, question_sets  # noqa: E402
 
 INDEXES = HERE / ".cache" / "granularity"

@@ -20,7 +20,7 @@ import numpy as np
 from verdict_sets import Index, answer_all, load, pydoc_index, right, seeds_index
 
 from qa.evaluate import calibration
-from qa.verdict import Candidates, verdict_for
+from qa.answer.verdict import Candidates, verdict_for
 
 TARGETS = {"near-topic": 0.70, "answerable": 0.05, "off-topic": 1.00}
 

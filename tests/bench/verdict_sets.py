@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))
 
 from qa import Index, config  # noqa: E402
 from qa.evaluate import first_answer  # noqa: E402
-from qa.search import Answer  # noqa: E402
+from qa.search.hits import Answer  # noqa: E402
 
 #: seeds.jsonl and pydoc.jsonl are fit only: their first held-out half was read for three reports and
 #: then joined the fit. The held-out sets, which the fit never reads: seeds-2.jsonl and pydoc-2.jsonl

@@ -43,7 +43,7 @@ def main() -> None:
         docs, index_dir = work / "docs", work / "ix"
         shutil.copytree(REPO / "seeds", docs)
         environment = dict(os.environ, PYTHONPATH=str(REPO))
-        watcher = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index_dir),
+        watcher = subprocess.Popen([sys.executable, "-m", "qa.ui.cli", "index", str(docs), "--index", str(index_dir),
                                     "--watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env=environment)
         assert watcher.stderr is not None

@@ -134,13 +134,13 @@ def _opt(args: argparse.Namespace, name: str) -> Any:
 
 
 def _say(message: str) -> None:
-    from qa.render import say
+    from qa.ui.render import say
 
     say(message)
 
 
 def _console(stderr: bool = False) -> Any:
-    from qa.render import console
+    from qa.ui.render import console
 
     return console(stderr)
 
@@ -164,7 +164,7 @@ def _warn(index: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from qa.build_plan import plan_build
+    from qa.ingest.plan import plan_build
 
     index_dir = _opt(args, "index")
     plan = plan_build(index_dir, args.paths, args.add, args.model)
@@ -176,7 +176,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
     """Update the index after each burst of changes, one summary line each, until Ctrl-C."""
-    from qa.watch import watch_paths
+    from qa.ingest.watch import watch_paths
 
     def update(changed: set[str]) -> None:
         try:
@@ -193,13 +193,13 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
     """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report.
 
     `quiet_if_current`: print nothing when the index was already up to date."""
-    from qa.build import build_index
-    from qa.render import terminal_safe
+    from qa.ingest.build import build_index
+    from qa.ui.render import terminal_safe
 
     paths = plan.paths
     console = _console(stderr=True)
     if console.is_terminal:
-        from qa.progress import BuildProgress
+        from qa.ui.progress import BuildProgress
 
         with BuildProgress(console) as progress:
             report = build_index(paths, index_dir, args.model, progress=progress.update,
@@ -222,7 +222,7 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
         _say(other_files([s.path for s in others]))
     for note in report.notes:
         _say(f"note: {note}")
-    from qa.render import visible
+    from qa.ui.render import visible
 
     state = "up to date" if report.up_to_date else f"written to {visible(str(index_dir))}"
     replaced = plan.replacement()
@@ -237,7 +237,7 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.render import answer_json, answer_renderable
+    from qa.ui.render import answer_json, answer_renderable
 
     index = _open(args)
     answer = index.answer(args.question, _opt(args, "k"), _opt(args, "mode"), _opt(args, "max_per_file"))
@@ -250,8 +250,8 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from qa.render import shown_renderable
-    from qa.show import show
+    from qa.ui.render import shown_renderable
+    from qa.ui.show import show
 
     if args.context < 0:
         raise UsageError(f"--context must be 0 or more, not {args.context}.")
@@ -261,14 +261,14 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _repl(args: argparse.Namespace) -> int:
-    from qa import repl
+    from qa.ui import repl
 
     return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"),
                     max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"), full=_opt(args, "full"))
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from qa.batch import run_batch
+    from qa.ui.batch import run_batch
 
     index = _open(args)
     if args.file == "-":
@@ -298,7 +298,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from qa.evaluate import evaluate, load_questions
-    from qa.render import terminal_safe, verdict_tables, visible
+    from qa.ui.render import terminal_safe, verdict_tables, visible
 
     questions = load_questions(args.questions)
     index = _open(args)

@@ -12,7 +12,7 @@ signals that each catch a different near miss:
   from the next and the best passage from the depth of the dense ranking, how much dense and BM25
   search agree on their top passages.
 
-A logistic model over these (weights in `qa/verdict.json`, plain JSON written by
+A logistic model over these (weights in `qa/answer/verdict.json`, plain JSON written by
 `tests/bench/fit_verdict.py`, one weight set per search mode) turns them into `answer_confidence`,
 the estimated chance that the top passages answer the question.
 """
@@ -30,11 +30,14 @@ from typing import Any
 import numpy as np
 
 from qa import config
-from qa.answer_type import asked_type, asked_unit, holds, holds_unit
-from qa.bm25 import STOP_WORDS, tokenize
+from qa.answer.answer_type import asked_type, asked_unit, holds, holds_unit
+from qa.search.bm25 import STOP_WORDS, tokenize
 from qa.errors import QAError
-from qa.passages import Passage, nearest_heading, sentence_spans
-from qa.search import Hit, fuse
+from qa.ingest.split import Passage, nearest_heading, sentence_spans
+from qa.search.fusion import fuse
+
+#: The weights, written by tests/bench/fit_verdict.py.
+from qa.search.hits import Hit
 
 #: The weights, written by tests/bench/fit_verdict.py.
 WEIGHTS_FILE = Path(__file__).with_name("verdict.json")

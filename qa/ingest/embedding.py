@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from qa import config
-from qa.embedder import Embedder
+from qa.model.embedder import Embedder
 
 #: Bytes of a job key.
 KEY_BYTES = 16

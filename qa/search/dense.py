@@ -1,73 +1,12 @@
-"""Ranking: dense (FAISS inner product), BM25, and their reciprocal-rank fusion."""
+"""Dense search: FAISS inner product over normalised vectors, exact (flat) or approximate (IVF, IVF-PQ)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.config import SearchSettings
 from qa.errors import UsageError
-from qa.passages import Passage
-
-if TYPE_CHECKING:
-    from qa.verdict import Verdict
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One answer: a passage, where it ranked, and why."""
-
-    rank: int
-    score: float
-    mode: str                 # the search that produced the ranking: dense, bm25 or hybrid
-    passage: Passage
-    path: str                 # the source file as a user can open it
-    dense_rank: int | None = None
-    dense_score: float | None = None
-    bm25_rank: int | None = None
-    bm25_score: float | None = None
-    answer_start: int | None = None   # the sentence that best answers, as source-file offsets
-    answer_end: int | None = None
-    #: HTML: the heading the answering sentence is under, when its passage starts under another one
-    answer_heading: str | None = None
-    also_in: tuple[str, ...] = ()     # citations of copies of this passage in other places
-
-    @property
-    def citation(self) -> str:
-        """The openable path and the passage's locator (`path:12-18`, `page.html:212 § Heading`, `a.pdf p. iv`...);
-        `qa show CITATION` prints it with its context."""
-        return f"{self.path}{self.passage.locator}"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The hits for one question, and whether they answer it."""
-
-    question: str
-    mode: str
-    hits: list[Hit]
-    #: Whether the documents answer the question, by the verdict (None: not judged).
-    answered: bool | None = None
-    #: Cosine similarity of the question to the best sentence of the top passages (None without a model).
-    confidence: float | None = None
-    #: The verdict: calibrated answer_confidence and the reasons (None: not judged).
-    verdict: Verdict | None = None
-
-    @property
-    def answer_confidence(self) -> float | None:
-        """The estimated chance that the top passages answer the question (None: not judged)."""
-        return None if self.verdict is None else self.verdict.answer_confidence
-
-
-def merged(first: Passage, second: Passage, source: str) -> Passage:
-    """One passage spanning two overlapping or adjacent passages of the same file."""
-    start, end = min(first.start, second.start), max(first.end, second.end)
-    earlier = first if first.start <= second.start else second     # its locator (page, heading...) is the citation's
-    return replace(earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
-                   line_end=max(first.line_end, second.line_end), text=source[start:end])
 
 
 #: Below this many passages, dense search is exact (a flat scan); above, an inverted-file index.
@@ -200,16 +139,3 @@ def _threads_for(queries: int) -> None:
 
 #: Inverted lists probed per query (chosen by the benchmark for recall@10 >= 0.98 against exact search).
 APPROXIMATE_NPROBE = 32
-
-
-def fuse(
-    dense: list[tuple[int, float]],
-    sparse: list[tuple[int, float]],
-    settings: SearchSettings = SearchSettings(),
-) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion: each list adds weight / (rrf_k + rank) for every row it ranks."""
-    fused: dict[int, float] = {}
-    for ranking, weight in ((dense, settings.dense_weight), (sparse, settings.bm25_weight)):
-        for rank, (row, _) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (settings.rrf_k + rank)
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -11,9 +11,9 @@ from rich.console import Console, Group
 from rich.padding import Padding
 from rich.text import Text
 
-from qa.bm25 import tokenize
-from qa.search import Answer, Hit
-from qa.verdict import Verdict
+from qa.search.bm25 import tokenize
+from qa.search.hits import Answer, Hit
+from qa.answer.verdict import Verdict
 
 # Whole escape sequences first (CSI, OSC up to BEL or ST, other two-byte ESC forms), then
 # any control or bidirectional-override character left over.
@@ -117,7 +117,7 @@ CONTEXT_SENTENCES = 1
 def excerpt(hit: Hit) -> tuple[int, int]:
     """The part of a hit's passage shown by default, as offsets into `hit.passage.text`: the answering
     sentence (else the first sentence) with a sentence of context either side."""
-    from qa.passages import sentence_spans
+    from qa.ingest.split import sentence_spans
 
     p = hit.passage
     sentences = sentence_spans(p.text, 0, len(p.text)) or [(0, len(p.text))]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from qa.errors import QAError, UsageError
-from qa.passages import nearest_heading
+from qa.ingest.split import nearest_heading
 from qa.sources.document import LINE_BREAK
 
 #: Lines of the extracted text shown before and after the cited span.

@@ -10,7 +10,7 @@ from typing import IO, Any, Iterator
 
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_json, say
+from qa.ui.render import answer_json, say
 
 
 def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:

@@ -15,9 +15,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from qa.bm25 import tokenize
-from qa.passages import Passage
-from qa.search import Hit, merged
+from qa.search.bm25 import tokenize
+from qa.ingest.split import Passage
+from qa.search.hits import Hit, merged
 
 #: Two passages this similar are copies of one another (one is shown, the other cited): their vectors'
 #: cosine, or the share of the shorter one's 5-word shingles found in the other.

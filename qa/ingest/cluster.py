@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa import config
-from qa.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
+from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import QAError, UsageError
 
 
@@ -144,7 +144,7 @@ def _encode(texts: list[str], spans: list[list[tuple[int, int]]] | None, payload
         if payload["files"] is None:
             embedder = SentenceTransformerEmbedder(payload["model"])
         else:
-            from qa.onnx_embedder import OnnxEmbedder
+            from qa.model.onnx import OnnxEmbedder
 
             folder = Path(tempfile.mkdtemp(prefix="qa-worker-model-"))
             try:

@@ -59,7 +59,7 @@ def plan_build(index_dir: Path, named: list[Path], added: list[Path] = (), model
         raise UsageError(f"No model {model}: it is neither the bundled all-MiniLM-L6-v2 nor a local folder. "
                          "Pass --model with a local sentence-transformers folder.")
     if index_dir.exists():
-        from qa.ownership import check
+        from qa.store.ownership import check
 
         check(index_dir)   # a folder that is not a qa index is refused before anything in it is read
     recorded = recorded_paths(index_dir)
@@ -84,7 +84,7 @@ def _unique(paths: list[Path]) -> list[Path]:
 
 
 def _model_exists(model: str) -> bool:
-    from qa.embedder import _BUNDLED_NAMES
+    from qa.model.embedder import _BUNDLED_NAMES
 
     return model in _BUNDLED_NAMES or Path(model).expanduser().is_dir()
 

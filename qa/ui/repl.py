@@ -14,7 +14,7 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
-from qa.render import answer_renderable, say, terminal_safe, visible
+from qa.ui.render import answer_renderable, say, terminal_safe, visible
 
 HELP = """\
 Type a question and press Enter. Commands:

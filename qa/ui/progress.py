@@ -10,7 +10,7 @@ _UNITS = {"reading": ("Reading", "files"), "splitting": ("Splitting", "files"), 
 
 
 class BuildProgress:
-    """A rich progress bar fed by `update(stage, done, total)` (see qa.build.Progress); shown from the
+    """A rich progress bar fed by `update(stage, done, total)` (see qa.ingest.build.Progress); shown from the
     first file read, on stderr, and gone when the build ends."""
 
     def __init__(self, console: Any) -> None:

