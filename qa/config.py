@@ -1,21 +1,44 @@
-"""Defaults in one place; environment variables override a few of them."""
+"""Defaults in one place. The command line lets environment variables override a few of them
+(`apply_environment`, called once when `qa` starts); importing qa reads no environment."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping
 
 #: Bundled corpus and default index folder, relative to the working directory.
-DEFAULT_CORPUS = Path(os.environ.get("QA_CORPUS", "seeds"))
-DEFAULT_INDEX = Path(os.environ.get("QA_INDEX", "index"))
+DEFAULT_CORPUS = Path("seeds")
+DEFAULT_INDEX = Path("index")
 
 #: The embedding model: a sentence-transformers name or a local folder.
-DEFAULT_MODEL = os.environ.get("QA_MODEL", "all-MiniLM-L6-v2")
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 #: The largest file read (bigger ones are skipped; file types read: qa/sources/registry.py).
-MAX_FILE_MB = float(os.environ.get("QA_MAX_FILE_MB", "20"))
+MAX_FILE_MB = 20.0
 
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one file may cost; a file past a limit is skipped with the reason (qa/sources/pool.py)."""
+
+    file_mb: float = 20.0          # the file's own size
+    seconds: float = 60.0          # wall time to read it, in a worker process
+    memory_mb: float = 2048.0      # address space its worker may add
+    expanded_mb: float = 200.0     # its text, and the decompressed parts of a .docx or a PDF's pages
+    workers: int = 0               # reader processes (0: one a core)
+
+    @classmethod
+    def current(cls) -> ReadLimits:
+        """The limits in force: the defaults, with what the environment set (`apply_environment`)."""
+        return cls(MAX_FILE_MB, READ_SECONDS, READ_MEMORY_MB, MAX_EXPANDED_MB, READ_WORKERS)
+
+
+READ_SECONDS = 60.0
+READ_MEMORY_MB = 2048.0
+MAX_EXPANDED_MB = 200.0
+READ_WORKERS = 0
 
 
 @dataclass(frozen=True)
@@ -68,17 +91,17 @@ BM25_EPSILON = 0.25
 #: How a build runs the ONNX model: "none" (float32, as exported) or "int8" (onnxruntime's dynamic int8
 #: quantisation of the export). Recorded in the manifest; questions are embedded the same way.
 QUANTIZATIONS = ("none", "int8")
-DEFAULT_QUANTIZATION = os.environ.get("QA_QUANTIZATION", "none")
+DEFAULT_QUANTIZATION = "none"
 
 #: Texts embedded together, and how many waiting `qa batch` questions are taken at once
 #: (sorted by length inside a group, so batches pad little).
 BATCH_SIZE = 32
 BATCH_GROUP = 256
 #: At most this many tokens (padding included) in one batch of a build (texts sorted by token length).
-BATCH_TOKENS = int(os.environ.get("QA_BATCH_TOKENS", "4096"))
+BATCH_TOKENS = 4096
 
 #: Passages a build embeds between two writes of its checkpoint (what a killed build resumes from).
-CHECKPOINT_EVERY = int(os.environ.get("QA_CHECKPOINT_EVERY", "512"))
+CHECKPOINT_EVERY = 512
 
 #: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
 #: vectors are reused only from builds with the same version (recorded in the manifest).
@@ -90,7 +113,7 @@ SPLITTER_VERSION = 2
 WATCH_SETTLE_MS = 200
 
 #: `qa index --cluster ADDRESS`: a running dask.distributed scheduler to embed on (default: embed here).
-DEFAULT_CLUSTER = os.environ.get("QA_CLUSTER") or None
+DEFAULT_CLUSTER: str | None = None
 #: Texts per task sent to a worker, seconds to wait for the scheduler, and tries per task beyond the first.
 CLUSTER_TEXTS_PER_TASK = 64
 CLUSTER_CONNECT_SECONDS = 10
@@ -100,3 +123,43 @@ CLUSTER_RETRIES = 3
 #: 2: BM25 terms split CJK runs into character bigrams (qa.search.bm25.tokenize).
 #: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).
 FORMAT_VERSION = 3
+
+
+#: Environment variable -> (setting it overrides, how its text is read, the least value allowed).
+ENVIRONMENT: dict[str, tuple[str, type, float | None]] = {
+    "QA_CORPUS": ("DEFAULT_CORPUS", Path, None),
+    "QA_INDEX": ("DEFAULT_INDEX", Path, None),
+    "QA_MODEL": ("DEFAULT_MODEL", str, None),
+    "QA_QUANTIZATION": ("DEFAULT_QUANTIZATION", str, None),
+    "QA_CLUSTER": ("DEFAULT_CLUSTER", str, None),
+    "QA_MAX_FILE_MB": ("MAX_FILE_MB", float, 0.0),
+    "QA_READ_SECONDS": ("READ_SECONDS", float, 0.1),
+    "QA_READ_MEMORY_MB": ("READ_MEMORY_MB", float, 64.0),
+    "QA_MAX_EXPANDED_MB": ("MAX_EXPANDED_MB", float, 0.0),
+    "QA_READ_WORKERS": ("READ_WORKERS", int, 0),
+    "QA_BATCH_TOKENS": ("BATCH_TOKENS", int, 1),
+    "QA_CHECKPOINT_EVERY": ("CHECKPOINT_EVERY", int, 1),
+}
+
+
+def apply_environment(environ: Mapping[str, str] = os.environ) -> None:
+    """Let the QA_ variables set in `environ` override the defaults above (the command line calls this once).
+
+    Raises UsageError naming the variable when a value cannot be used."""
+    from qa.errors import UsageError
+
+    for variable, (name, kind, least) in ENVIRONMENT.items():
+        text = environ.get(variable, "").strip()
+        if not text:
+            continue
+        if kind in (int, float):
+            try:
+                value = kind(text)
+            except ValueError:
+                raise UsageError(f"{variable}={text!r} is not a {'whole ' if kind is int else ''}number; "
+                                 f"unset it or set a number.") from None
+            if least is not None and not value >= least:     # also refuses nan
+                raise UsageError(f"{variable}={text!r} is too small; set at least {least:g}, or unset it.")
+            globals()[name] = value
+        else:
+            globals()[name] = kind(text)

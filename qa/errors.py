@@ -29,3 +29,11 @@ class ModelUnavailableError(QAError):
 
 class IndexBusyError(QAError):
     """Another build holds the index lock."""
+
+
+class NothingReadableError(QAError):
+    """No file under the paths could be read; `skipped` says why for each (qa.sources.Skipped)."""
+
+    def __init__(self, message: str, skipped: list) -> None:   # type: ignore[type-arg]
+        super().__init__(message)
+        self.skipped = skipped

@@ -16,13 +16,14 @@ import numpy as np
 from qa import config
 from qa.ingest import embedding
 from qa.search.bm25 import BM25
-from qa.sources import Document, Skipped, discover, read
+from qa.sources import Document, Skipped, discover
+from qa.sources.pool import read_all
 from qa.model.embedder import (
     ONNX_FILES, Embedder, SentenceTransformerEmbedder, export, exported, fingerprint, interrupts_kept, onnx_embedder,
     token_counter,
 )
 from qa.ingest.embedding import EmbedJob
-from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
+from qa.errors import IndexFormatError, ModelUnavailableError, NothingReadableError, QAError, UsageError
 from qa.ingest.split import Passage, TokenCounter, sentence_spans, split_document
 from qa.store.ownership import claim, remove_owned, reuse_or_make_owned_folder
 from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
@@ -67,6 +68,7 @@ def build_index(
     follow_links: bool = False,
     cluster: str | None = None,
     dense_index: str = "auto",
+    limits: config.ReadLimits | None = None,
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, embedding only passages not embedded before.
 
@@ -74,6 +76,7 @@ def build_index(
     files, "embedding" passages. `follow_links`: also read symbolic links that lead outside `paths`.
     `cluster`: the address of a dask.distributed scheduler whose workers do the embedding.
     `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size.
+    `limits`: what reading one file may cost (default: config.ReadLimits.current()).
     """
     started = time.perf_counter()
     if quantization not in config.QUANTIZATIONS:
@@ -82,7 +85,8 @@ def build_index(
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
-        build = Build(paths, index_dir, model, settings, progress, quantization, follow_links, cluster, dense_index)
+        build = Build(paths, index_dir, model, settings, progress, quantization, follow_links, cluster, dense_index,
+                      limits or config.ReadLimits.current())
         clean_leftovers(index_dir, keep=build.checkpoint.name)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
@@ -108,6 +112,7 @@ class Build:
     follow_links: bool = False
     cluster: str | None = None      # a Dask scheduler address: embed there (qa/ingest/cluster.py)
     dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
+    limits: config.ReadLimits = field(default_factory=config.ReadLimits)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     documents: list[Document] = field(default_factory=list)
@@ -147,22 +152,24 @@ class Build:
             self.progress(stage, done, total)
 
     def read(self, existing: list[Path]) -> None:
-        """Read every supported file under the paths; skip the unreadable with a reason."""
+        """Read every supported file under the paths, each in a worker process within the read limits;
+        skip the unreadable with a reason."""
         self.root, files, skipped = discover(existing, self.follow_links)
         self.report.skipped += skipped
-        for number, path in enumerate(files):
-            self._progress("reading", number, len(files))
-            try:
-                document = read(path, self.root)
-            except (OSError, ValueError) as error:
-                self.report.skipped.append(Skipped(path.relative_to(self.root).as_posix(), _reason(error)))
+        self._progress("reading", 0, len(files))
+        for outcome in read_all(files, self.root, self.limits, lambda done, total: self._progress("reading", done, total)):
+            if isinstance(outcome, Skipped):
+                self.report.skipped.append(outcome)
                 continue
+            document = outcome
             self.documents.append(document)
             if document.encoding not in ("utf-8", "utf-16"):
                 self.report.notes.append(f"{document.name}: not valid UTF-8, read as {document.encoding}")
             self.report.notes += [f"{document.name}: {note}" for note in document.notes]
         if not self.documents:
-            raise QAError(f"No readable documents (.txt, .md, .html, .pdf, .docx) under {', '.join(map(str, self.paths))}; nothing was indexed.")
+            raise NothingReadableError(
+                f"No readable documents (.txt, .md, .html, .pdf, .docx) under {', '.join(map(str, self.paths))}; "
+                "nothing was indexed.", self.report.skipped)
 
     def split(self) -> None:
         """Passages of every document (split anew: vectors, not passages, are what is reused)."""
@@ -490,11 +497,3 @@ def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Emb
     from qa.ingest.cluster import ClusterEmbedder
 
     return ClusterEmbedder(address, model, onnx_folder)
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if isinstance(error, OSError):
-        return (error.strerror or type(error).__name__).lower()
-    return str(error) or type(error).__name__

@@ -118,15 +118,16 @@ def _kind(mode: int) -> str:
 
 
 def read_bytes(path: Path, limit: float | None = None) -> bytes:
-    """The bytes of a regular file, at most `limit` (default the size limit): never blocks, never reads more."""
-    limit_bytes = int((config.MAX_FILE_MB if limit is None else limit) * 1_000_000)
+    """The bytes of a regular file, at most `limit` MB (default the size limit): never blocks, never reads more."""
+    limit = config.MAX_FILE_MB if limit is None else limit
+    limit_bytes = int(limit * 1_000_000)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))   # a FIFO must not block us
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise Unreadable(f"not a regular file ({_kind(status.st_mode)})")
         if status.st_size > limit_bytes:
-            raise Unreadable(_over(status.st_size))
+            raise Unreadable(_over(status.st_size, limit))
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -136,12 +137,12 @@ def read_bytes(path: Path, limit: float | None = None) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if total > limit_bytes:
-                raise Unreadable(_over(total, more=True))
+                raise Unreadable(_over(total, limit, more=True))
         return b"".join(chunks)
     finally:
         os.close(fd)
 
 
-def _over(size: int, more: bool = False) -> str:
-    amount = "more than its stated size" if more else f"{size / 1e6:.0f} MB"
-    return f"{amount}, over the {config.MAX_FILE_MB:g} MB limit (set QA_MAX_FILE_MB to raise it)"
+def _over(size: int, limit: float, more: bool = False) -> str:
+    amount = "more than its stated size" if more else f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} KB"
+    return f"{amount}, over the {limit:g} MB limit (qa index --max-file raises it)"

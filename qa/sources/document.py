@@ -6,6 +6,10 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.config import ReadLimits
 
 #: A line ends at CR LF, LF, or a lone CR (old Mac files): each is one line break.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -47,6 +51,17 @@ class Skipped:
 
 class Unreadable(ValueError):
     """A file that cannot be indexed; the message says why, in a few words."""
+
+
+def first_line(error: BaseException, limit: int = 120) -> str:
+    """An exception's message, one line of at most `limit` characters (its type's name when it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
+def over_expanded(limits: ReadLimits) -> str:
+    """The reason given for a file whose text or decompressed parts pass the limit."""
+    return f"expands past the {limits.expanded_mb:g} MB limit (QA_MAX_EXPANDED_MB sets it)"
 
 
 @dataclass

@@ -14,24 +14,31 @@ import io
 import re
 import zipfile
 
-from qa.sources.document import Blocks, Extracted, Unreadable
+from qa.config import ReadLimits
+from qa.sources.document import Blocks, Extracted, Unreadable, first_line, over_expanded
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
 
-def read(data: bytes) -> Extracted:
+def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     """The paragraphs and tables of a .docx file, with heading paths and paragraph numbers."""
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
+    from lxml.etree import XMLSyntaxError
 
+    _check_archive(data, limits or ReadLimits())
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise Unreadable(f"not a Word document qa can read ({str(error).splitlines()[0][:100] or type(error).__name__})") from None
+        items = list(document.iter_inner_content())
+    except XMLSyntaxError:
+        raise Unreadable("not a Word document qa can read (malformed XML)") from None
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:   # python-docx raises many kinds on files that are not what they claim
+        raise Unreadable(f"not a Word document qa can read ({first_line(error, 100)})") from None
     builder = _Builder()
     title = (document.core_properties.title or "").strip() or None
-    for item in document.iter_inner_content():
+    for item in items:
         if isinstance(item, Table):
             rows = []
             for row in item.rows:
@@ -56,6 +63,18 @@ def read(data: bytes) -> Extracted:
     if title is None and builder.path_seen:
         title = builder.path_seen[0]
     return builder.out.extracted(title)
+
+
+def _check_archive(data: bytes, limits: ReadLimits) -> None:
+    """Refuse an archive whose parts would inflate past the limit, before anything is inflated. (A part
+    cannot inflate past its declared size: zipfile stops there, and a lie fails its CRC check.)"""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise Unreadable("not a Word document qa can read (not a zip archive)") from None
+    if sum(p.file_size for p in parts) > limits.expanded_mb * 1_000_000:
+        raise Unreadable(over_expanded(limits))
 
 
 class _Builder:

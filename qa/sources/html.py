@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from qa.config import ReadLimits
 from qa.sources.document import Blocks, Extracted, Unreadable
 
 _SPACE = re.compile(r"\s+")
@@ -24,7 +25,7 @@ _PILCROW = re.compile(r"\s*¶\s*$")                # ... and API entries (`zip(*
 _SKIPPED_TAGS = {"script", "style", "noscript", "template"}
 
 
-def read(data: bytes) -> Extracted:
+def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     """The main content of an HTML page, with its title, heading paths and source lines."""
     import trafilatura
     from lxml import etree

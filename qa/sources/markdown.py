@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from qa.config import ReadLimits
 from qa.sources.document import Extracted, Paragraph, Region, Unreadable
 from qa.sources.junk import find_paragraphs, lines
 from qa.sources.text import decode
@@ -20,7 +21,7 @@ _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-def read(data: bytes) -> Extracted:
+def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     """A Markdown file's content paragraphs, title and heading paths."""
     text, encoding = decode(data)
     if not text.strip():

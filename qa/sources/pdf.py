@@ -14,7 +14,8 @@ import io
 import re
 from collections import Counter
 
-from qa.sources.document import Extracted, Paragraph, Region, Unreadable
+from qa.config import ReadLimits
+from qa.sources.document import Extracted, Paragraph, Region, Unreadable, first_line, over_expanded
 from qa.sources.junk import find_paragraphs
 
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_]*[a-z])")
@@ -24,39 +25,62 @@ _ROMAN = re.compile(r"^[ivxlcdm]+$", re.IGNORECASE)
 EDGE_LINES = 2
 #: Running headers and footers are short; a longer repeated line is content.
 RUNNING_CHARS = 80
+#: A page whose decompressed content passes this many MB is skipped: text pages hold far less (pypdf's
+#: extraction time grows faster than linearly with it: a 12 MB page of 120,000 lines ran for minutes).
+PAGE_CONTENT_MB = 8
+_NO_CRYPTO = "encrypted with AES, which needs the cryptography package; reinstall qa (make setup)"
 
 
-def read(data: bytes) -> Extracted:
+def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     """The text of every readable page, with page numbers and labels."""
-    import logging
-
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)    # pypdf warns on stderr about every oddity
+    limits = limits or ReadLimits()
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
         if encrypted and not reader.decrypt(""):
             raise Unreadable("encrypted PDF that needs a password; skipped (save an unencrypted copy to index it)")
         pages = list(reader.pages)
-        labels = _labels(reader, len(pages))
     except Unreadable:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as error:
-        raise Unreadable(f"not a PDF qa can read ({_first_line(error)})") from None
+    except DependencyError:
+        raise Unreadable(_NO_CRYPTO) from None
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:   # pypdf raises many kinds on broken files (PdfReadError, OverflowError...)
+        raise Unreadable(f"not a PDF qa can read ({first_line(error)})") from None
+    labels = _labels(reader, len(pages))
     notes: list[str] = []
     texts: list[str | None] = []
+    budget = limits.expanded_mb * 1_000_000     # the pages' decompressed content, all together
     for number, page in enumerate(pages, start=1):
+        name = labels[number - 1] or number
         try:
+            contents = page.get_contents()
+            size = len(contents.get_data()) if contents is not None else 0
+            budget -= size
+            if budget < 0:
+                raise Unreadable(over_expanded(limits))
+            if size > PAGE_CONTENT_MB * 1_000_000:
+                notes.append(f"page {name}'s content is over {PAGE_CONTENT_MB} MB, more than a page of text holds; skipped")
+                texts.append(None)
+                continue
             texts.append(_dehyphenate(page.extract_text() or ""))
+        except Unreadable:
+            raise
+        except DependencyError:
+            raise Unreadable(_NO_CRYPTO) from None
+        except (RecursionError, MemoryError):
+            raise
         except Exception as error:  # a damaged page must not cost the rest of the document
-            notes.append(f"page {labels[number - 1] or number} could not be read ({_first_line(error)}); skipped")
+            notes.append(f"page {name} could not be read ({first_line(error)}); skipped")
             texts.append(None)
     if not any(t and t.strip() for t in texts):
         if any(t is not None for t in texts):
             raise Unreadable("no text layer (a scanned PDF?); skipped. Run OCR on it (e.g. ocrmypdf) to index it")
-        raise Unreadable("no page could be read")
+        raise Unreadable(f"no page could be read ({notes[0].split(' ', 2)[2]})" if notes else "no page could be read")
     running = _running_lines(texts)
     parts: list[str] = []
     paragraphs: list[Paragraph] = []
@@ -81,18 +105,30 @@ def read(data: bytes) -> Extracted:
         length += len(text)
     if empty_pages:
         notes.append(f"{empty_pages} page(s) without text (scanned images?) left out")
-    title = (reader.metadata.title if reader.metadata else None) or None
-    return Extracted("".join(parts), paragraphs, junk, "utf-8", title and str(title).strip() or None, regions, notes)
+    return Extracted("".join(parts), paragraphs, junk, "utf-8", _title(reader), regions, notes)
+
+
+def _title(reader: object) -> str | None:
+    """The title the PDF's metadata gives, if it gives one that can be read."""
+    try:
+        metadata = reader.metadata   # type: ignore[attr-defined]
+        title = metadata.title if metadata else None
+        return str(title).strip() or None if title else None
+    except (RecursionError, MemoryError):
+        raise
+    except Exception:   # a broken /Info (an array, a 5,000-deep title...) costs the title only
+        return None
 
 
 def _labels(reader: object, count: int) -> list[str | None]:
     """Each page's own label when the PDF defines labels (None where it does not)."""
-    root = reader.trailer["/Root"]   # type: ignore[attr-defined]
-    if "/PageLabels" not in root:
-        return [None] * count
     try:
+        if "/PageLabels" not in reader.trailer["/Root"]:   # type: ignore[attr-defined]
+            return [None] * count
         labels = list(reader.page_labels)   # type: ignore[attr-defined]
-    except Exception:
+    except (RecursionError, MemoryError):
+        raise
+    except Exception:   # broken labels cost the labels only: pages are cited by number
         return [None] * count
     return [str(label) if label else None for label in labels[:count]] + [None] * (count - len(labels))
 
@@ -143,6 +179,3 @@ def _page_paragraphs(text: str, offset: int, running: set[str], first_block: int
     return [Paragraph(p.start + offset, p.end + offset, p.block) for p in found], junk + dropped
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:120] if text else type(error).__name__

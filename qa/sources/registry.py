@@ -1,6 +1,7 @@
 """Which reader reads which file type. Adding a format: one reader module and one line here.
 
-A reader module has `read(data: bytes) -> Extracted` and may raise Unreadable. Modules are
+A reader module has `read(data: bytes, limits: ReadLimits | None) -> Extracted` and may raise Unreadable
+(anything else it raises is turned into Unreadable by `qa.sources.read`). Modules are
 imported only when a file of their type is read, so their libraries load only then.
 """
 

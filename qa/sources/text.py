@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 
+from qa.config import ReadLimits
 from qa.sources.document import Extracted, Unreadable
 from qa.sources.junk import find_paragraphs
 
@@ -25,7 +26,7 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "cp1252"
 
 
-def read(data: bytes) -> Extracted:
+def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     """A text file's content paragraphs (web junk lines left out)."""
     text, encoding = decode(data)
     if not text.strip():

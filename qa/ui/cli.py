@@ -29,6 +29,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the README test)."""
     search = argparse.ArgumentParser(add_help=False)
@@ -73,6 +83,12 @@ def parser() -> argparse.ArgumentParser:
                        help="also read symbolic links (to files and folders) that lead outside the PATHs")
     index.add_argument("--verbose", action="store_true",
                        help="list each file of an unsupported type instead of one summary line")
+    index.add_argument("--read-seconds", type=_amount, metavar="S",
+                       help=f"skip a file that takes longer to read (default $QA_READ_SECONDS or {config.READ_SECONDS:g})")
+    index.add_argument("--read-memory", type=_amount, metavar="MB",
+                       help=f"skip a file whose reading needs more memory (default $QA_READ_MEMORY_MB or {config.READ_MEMORY_MB:g})")
+    index.add_argument("--max-file", type=_amount, metavar="MB",
+                       help=f"skip larger files (default $QA_MAX_FILE_MB or {config.MAX_FILE_MB:g})")
     index.add_argument("--quantization", choices=config.QUANTIZATIONS, default=config.DEFAULT_QUANTIZATION,
                        help="run the model as exported (none) or with dynamic int8 quantisation "
                             f"(default {config.DEFAULT_QUANTIZATION})")
@@ -107,12 +123,20 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    try:
+        config.apply_environment()
+    except UsageError as error:
+        _say(f"error: {error}")
+        return error.exit_code
     args = parser().parse_args(argv)
     try:
         command = args.command or "repl"
         return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval,
                 "show": _show}[command](args)
     except QAError as error:
+        for skipped in getattr(error, "skipped", ()):
+            if not skipped.other:
+                _say(f"skipped {skipped.path}: {skipped.reason}")
         _say(f"error: {error}")
         return error.exit_code
     except BrokenPipeError:
@@ -197,6 +221,8 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
     from qa.ui.render import terminal_safe
 
     paths = plan.paths
+    limits = replace(config.ReadLimits.current(), **{name: value for name, value in (
+        ("seconds", args.read_seconds), ("memory_mb", args.read_memory), ("file_mb", args.max_file)) if value})
     console = _console(stderr=True)
     if console.is_terminal:
         from qa.ui.progress import BuildProgress
@@ -204,10 +230,11 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
         with BuildProgress(console) as progress:
             report = build_index(paths, index_dir, args.model, progress=progress.update,
                                  quantization=args.quantization, follow_links=args.follow_links,
-                                 cluster=args.cluster, dense_index=args.dense_index)
+                                 cluster=args.cluster, dense_index=args.dense_index, limits=limits)
     else:
         report = build_index(paths, index_dir, args.model, quantization=args.quantization,
-                             follow_links=args.follow_links, cluster=args.cluster, dense_index=args.dense_index)
+                             follow_links=args.follow_links, cluster=args.cluster, dense_index=args.dense_index,
+                             limits=limits)
     if quiet_if_current and report.up_to_date:
         return report
     for warning in report.warnings:
