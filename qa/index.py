@@ -15,12 +15,13 @@ from qa.ingest.build import BuildReport, Progress, build_index
 from qa.search.collapse import select_hits
 from qa.sources import discover
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
+from qa.query import Query
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.search.dense import APPROXIMATE_FILE, DenseIndex, recorded_kind
 from qa.search.fusion import fuse
 from qa.search.hits import Answer, Hit
 from qa.store.generation import CURRENT, StoredIndex
-from qa.answer.verdict import Candidates, mark_answers, verdict_for
+from qa.answer.verdict import Candidates, Reason, Verdict, mark_answers, verdict_for
 
 
 class Index:
@@ -250,17 +251,24 @@ class Index:
             raise UsageError(f"Unknown mode {mode!r}; choose one of {', '.join(config.MODES)}.")
         if k < 1 or (max_per_file is not None and max_per_file < 1):
             raise UsageError(f"k and max-per-file must be at least 1 (got {k}, {max_per_file}).")
-        for question in questions:
-            if not question.strip():
-                raise UsageError("The question is empty; type some words to search for.")
+        if any(not question.strip() for question in questions):
+            raise UsageError("The question is empty; type some words to search for.")
+        queries = [Query.of(question) for question in questions]
         if mode == "hybrid" and self.dense_error():
             self._warn(f"Dense search is unavailable ({self.dense_error()}); answering with BM25 only.")
             mode = "bm25"
         depth = max(self.search_settings.depth, 4 * k)
-        vectors = self.embed(questions) if mode != "bm25" else None
-        dense_lists = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in questions]
+        searched = [query for query in queries if query.searchable]
+        vectors = self.embed([query.text for query in searched]) if mode != "bm25" and searched else None
+        dense_found = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in searched]
+        rows = iter(range(len(searched)))
         answers = []
-        for position, (question, dense) in enumerate(zip(questions, dense_lists)):
+        for query in queries:
+            if not query.searchable:
+                answers.append(_no_words(query, mode))
+                continue
+            position = next(rows)
+            question, dense = query.text, dense_found[position]
             sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
             if mode == "hybrid":
                 ranking = fuse(dense, sparse, self.search_settings)
@@ -268,14 +276,14 @@ class Index:
                 ranking = dense if mode == "dense" else sparse
             hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, self.stored, self.source_path)
             if not judge:
-                answers.append(Answer(question, mode, hits))
+                answers.append(Answer(query.question, mode, hits))
                 continue
             # The verdict reads a fixed depth of the rankings, never the k hits: -k cannot change it.
             vector = vectors[position] if vectors is not None else None
             evidence = sparse if mode != "dense" else self.stored.bm25.top(question, self.search_settings.depth)
             verdict = verdict_for(question, vector, Candidates.of(mode, dense, evidence, self.search_settings),
                                   self.stored)
-            answers.append(Answer(question, mode, mark_answers(hits, primaries, vector, self.stored),
+            answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored),
                                   verdict.answered, verdict.similarity, verdict))
         return answers
 
@@ -288,6 +296,12 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
+
+
+def _no_words(query: Query, mode: str) -> Answer:
+    """The answer to a question without a word to search for ("...", "?!"): none, and that reason."""
+    reason = Reason("no_words", 0.0, "the question has no words to search for", 0.0)
+    return Answer(query.question, mode, [], False, None, Verdict(False, 0.0, (reason,), (), None, mode))
 
 
 @dataclass(frozen=True)

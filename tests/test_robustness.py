@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from qa import Index
+from qa.query import Query
 from qa.errors import IndexFormatError, QAError
 from tests.conftest import REPO, SEEDS, run_qa
 
@@ -480,7 +481,9 @@ def test_bad_questions_through_ask(seeds_index: Path, mode):
         assert "Traceback" not in result.stderr
         assert "\x1b" not in result.stdout
         assert result.stdout.strip()
-        if mode == "hybrid":
+        if not Query.of(question).searchable:     # punctuation, emoji: nothing to search for, and it says so
+            assert "No answer in these documents: the question has no words to search for" in result.stdout
+        elif mode == "hybrid":
             assert "score" in result.stdout      # dense always has a nearest passage
 
 

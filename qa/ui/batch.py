@@ -10,6 +10,7 @@ from typing import IO, Any, Iterator
 
 from qa.errors import QAError
 from qa.index import Index
+from qa.query import clean
 from qa.ui.render import answer_json, say
 
 
@@ -60,14 +61,18 @@ def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
         item = json.loads(text)
     except json.JSONDecodeError as error:
         raise LineError(f"line {number} is not valid JSON ({error.msg})", number) from None
+    except RecursionError:
+        raise LineError(f"line {number} is JSON nested too deeply to read", number) from None
     if not isinstance(item, dict):
         raise LineError(f"line {number} is JSON but not an object", number)
     item_id = item.get("id", number)
+    if isinstance(item_id, str):
+        item_id = clean(item_id)     # written back in the answer: a lone surrogate could not be
     if not isinstance(item.get("question"), str):
         raise LineError(f'line {number} has no "question" string', item_id)
     if not item["question"].strip():
         raise LineError(f"line {number} has an empty question", item_id)
-    return item.get("id", number), item["question"]
+    return item_id, item["question"]
 
 
 def run_batch(

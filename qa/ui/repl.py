@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
+from qa.query import clean
 from qa.ui.render import answer_renderable, say, terminal_safe, visible
 
 HELP = """\
@@ -47,7 +49,7 @@ class Repl:
         if line.startswith(":"):
             return self.command(line)
         if echo:
-            self.console.print(Text(f"? {terminal_safe(line)}", style="bold"))
+            self.console.print(Text(f"? {terminal_safe(clean(line))}", style="bold"))
         try:
             update = self.index.refresh()
             if update:
@@ -96,6 +98,8 @@ def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[
     """The loop. On a terminal: prompt, line editing and history; otherwise one question a line."""
     repl = Repl(index, console, k, mode, max_per_file, explain, full)
     if not sys.stdin.isatty() and read_line is None:
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="replace")     # a stray byte that is not UTF-8 costs that character only
         for line in sys.stdin:
             if not repl.handle(line, echo=True):
                 break
