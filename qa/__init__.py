@@ -4,20 +4,31 @@
     index = Index.open("index")
     for hit in index.search("What did BGI Genomics set up in Uruguay?", k=3):
         print(hit.rank, hit.citation, hit.passage.text)
+
+The names below load on first use, so `import qa` (and `qa --help`) costs no numpy or engine.
 """
 
-import os
+from __future__ import annotations
 
-# onnxruntime (1.2x and later) writes a device id and a telemetry database under ~/.cache/Microsoft and a
-# session file in $TMPDIR as soon as it is imported, unless this is set first. qa writes nothing outside
-# its index, so it is off unless the environment says otherwise.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from qa.ingest.build import BuildReport  # noqa: E402
-from qa.errors import QAError  # noqa: E402
-from qa.index import Index  # noqa: E402
-from qa.ingest.split import Passage  # noqa: E402
-from qa.search.hits import Hit  # noqa: E402
-from qa.answer.verdict import Verdict  # noqa: E402
+if TYPE_CHECKING:
+    from qa.answer.verdict import Verdict
+    from qa.errors import QAError
+    from qa.index import Index
+    from qa.ingest.build import BuildReport
+    from qa.ingest.split import Passage
+    from qa.search.hits import Hit
 
-__all__ = ["BuildReport", "Hit", "Index", "Passage", "QAError", "Verdict"]
+#: Public name -> the module that defines it.
+_EXPORTS = {"BuildReport": "qa.ingest.build", "Hit": "qa.search.hits", "Index": "qa.index",
+            "Passage": "qa.ingest.split", "QAError": "qa.errors", "Verdict": "qa.answer.verdict"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

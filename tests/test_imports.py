@@ -36,6 +36,15 @@ def test_help_does_not_import_torch():
     assert heavy_modules("--help") == (0, "")
 
 
+def test_help_imports_neither_numpy_nor_the_engine():
+    probe = ("import sys\nfrom qa.ui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('numpy', 'qa.index', 'qa.ingest.build', 'qa.search.bm25') if m in sys.modules),"
+             " file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+    assert "usage: qa" in result.stdout
+
+
 def test_bm25_ask_does_not_import_torch(seeds_index: Path):
     assert heavy_modules("ask", "Who is Yu Xiaohui?", "--mode", "bm25", "--index", str(seeds_index)) == (0, "")
 
@@ -64,13 +73,21 @@ def test_the_probe_would_notice_torch(tmp_path: Path, fake_model: Path):
     assert code == 0 and "torch" in heavy.split(",")
 
 
-def test_the_probe_would_notice_format_libraries(tmp_path: Path):
+def test_the_probe_would_notice_format_libraries():
+    result = subprocess.run([sys.executable, "-c", "import trafilatura, pypdf\n" + PROBE, "--help"],
+                            capture_output=True, text=True, cwd=REPO)
+    heavy = [l for l in result.stderr.splitlines() if l.startswith("HEAVY:")][-1].removeprefix("HEAVY:")
+    assert {"trafilatura", "lxml", "pypdf"} <= set(heavy.split(","))
+
+
+def test_a_build_reads_documents_in_worker_processes_only(tmp_path: Path, fake_model: Path):
+    """The format libraries load in the reader pool's workers, never in the process that builds."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "page.html").write_text("<html><body><article><p>Barn owls hunt mice at night over the fields "
                                       "near the river, and they nest in old barns.</p></article></body></html>")
-    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"))
-    assert code == 0 and {"trafilatura", "lxml"} <= set(heavy.split(",")) and "pypdf" not in heavy
+    code, heavy = heavy_modules("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
+    assert (code, heavy) == (0, "")
 
 
 def test_show_imports_no_format_library(seeds_index: Path):

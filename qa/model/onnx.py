@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
 
-ort.disable_telemetry_events()   # also when the host program imported onnxruntime before qa (see qa/__init__.py)
+# onnxruntime (1.2x and later) writes a device id and a telemetry database under ~/.cache/Microsoft and a
+# session file in $TMPDIR as soon as it is imported, unless this is set first. qa writes nothing outside
+# its index, so it is off unless the environment says otherwise.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+ort.disable_telemetry_events()   # also when the host program imported onnxruntime before qa did
 
 #: Version of the export folder layout; bump when `embedder.json` changes meaning.
 FORMAT_VERSION = 1
