@@ -118,6 +118,18 @@ def parser() -> argparse.ArgumentParser:
                                            "with the lines around it, from the text stored in the index.")
     show.add_argument("citation", metavar="CITATION", help="a citation, in quotes")
     show.add_argument("--context", type=int, default=3, metavar="N", help="lines shown before and after (default 3)")
+
+    serve = commands.add_parser("serve", parents=[where], help="answer over HTTP for scripts (loopback unless given a token)",
+                                description="A warm HTTP server over one index: POST /ask and /batch, GET /show and "
+                                            "/health, with the JSON qa ask --json prints. Needs: pip install 'qa[serve]'.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request (default $QA_TOKEN)")
+    serve.add_argument("--watch", type=Path, action="append", default=[], metavar="PATH",
+                       help="keep the index fresh with the files under PATH, in the same process (repeatable)")
+
+    commands.add_parser("mcp", parents=[where], help="Model Context Protocol server over stdio, for agents",
+                        description="Serve the tools ask and show over MCP on stdin/stdout. Needs: pip install 'qa[serve]'.")
     return main
 
 
@@ -132,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         command = args.command or "repl"
         return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval,
-                "show": _show}[command](args)
+                "show": _show, "serve": _serve, "mcp": _mcp}[command](args)
     except QAError as error:
         for skipped in getattr(error, "skipped", ()):
             if not skipped.other:
@@ -285,6 +297,18 @@ def _show(args: argparse.Namespace) -> int:
     index = _open(args)
     _console().print(shown_renderable(show(index, args.citation, args.context)))
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.ui.serve import serve
+
+    return serve(_opt(args, "index"), args.host, args.port, args.token or os.environ.get("QA_TOKEN") or None, args.watch)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from qa.ui.mcp import run
+
+    return run(_opt(args, "index"))
 
 
 def _repl(args: argparse.Namespace) -> int:
