@@ -128,3 +128,15 @@ def test_read_limits_from_flags_reach_the_readers(tmp_path: Path, fake_model: Pa
     assert "skipped big.txt: 124 KB, over the 0.1 MB limit (qa index --max-file raises it)" in result.stderr
     bad = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--read-seconds", "-1")
     assert bad.returncode == 2 and "--read-seconds: must be more than 0" in bad.stderr
+
+
+def test_line_breaks_inside_a_word_paragraph_stay_lines(tmp_path: Path):
+    """`<w:br/>` (a code example typed with Shift-Enter) is a line break, not a space."""
+    code = "".join(f"<w:r><w:t xml:space=\"preserve\">{line}</w:t></w:r><w:r><w:br/></w:r>"
+                   for line in ("import json", "data = json.loads(text)", "print(data[  'owls'  ])"))
+    path = tmp_path / "code.docx"
+    path.write_bytes(_docx(BODY.replace("</w:body>", f"<w:p>{code}</w:p></w:body>").encode()))
+    document = read(path, tmp_path)
+    assert "import json\ndata = json.loads(text)\nprint(data[ 'owls' ])" in document.text
+    lines = [document.text[p.start:p.end] for p in document.paragraphs]
+    assert lines[-3:] == ["import json", "data = json.loads(text)", "print(data[ 'owls' ])"]

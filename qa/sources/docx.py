@@ -50,19 +50,26 @@ def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
                 rows.append(" | ".join(cells))
             builder.add("\n".join(r for r in rows if r.strip(" |")))
             continue
-        text = " ".join(item.text.split())
+        text = _lines(item.text)
         style = (item.style.name if item.style is not None else "") or ""
         level = _HEADING_STYLE.match(style)
         if style.lower() == "title":
             title = title or text
             builder.add(text)
         elif level and text:
-            builder.heading(int(level.group(1)), text)
+            builder.heading(int(level.group(1)), " ".join(text.split()))
         else:
-            builder.add(text)
+            builder.add(text, lines="\n" in text)
     if title is None and builder.path_seen:
         title = builder.path_seen[0]
     return builder.out.extracted(title)
+
+
+def _lines(text: str) -> str:
+    """A paragraph's text with its line breaks (`<w:br/>`, which python-docx reads as "\n") kept as lines, and
+    the spaces inside each line made single: a code example in a Word file stays a line per line of code."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
 
 
 def _check_archive(data: bytes, limits: ReadLimits) -> None:
@@ -96,7 +103,8 @@ class _Builder:
         self.add(text)
         self.pending_heading = True
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, lines: bool = False) -> None:
+        """Add a block (`lines`: each of its lines is a paragraph, so passages are cut between lines)."""
         if not text.strip():
             return
         if self.pending_heading:     # the heading and its first block are ¶ 1 together
@@ -104,4 +112,4 @@ class _Builder:
         else:
             self.number += 1
         heading = " > ".join(t for _, t in self.path) or None
-        self.out.append(text, self.block, heading=heading, paragraph=max(self.number, 1))
+        self.out.append(text, self.block, lines=lines, heading=heading, paragraph=max(self.number, 1))
