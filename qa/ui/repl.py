@@ -15,6 +15,7 @@ from rich.text import Text
 from qa import config
 from qa.errors import QAError
 from qa.index import Index
+from qa.search.hits import Answer
 from qa.query import clean
 from qa.ui.render import answer_renderable, say, terminal_safe, visible
 
@@ -24,8 +25,9 @@ Type a question and press Enter. Commands:
   :mode M    search mode: hybrid (default), dense or bm25
   :explain   show or hide why each passage ranked where it did
   :full      show whole passages, or (again) the answering sentence with its neighbours
+  :show N    open hit N of the last answer in its document, with the lines around it
   :help      this help
-  :quit      leave (Ctrl-D too); Ctrl-C abandons the current line"""
+  :quit      leave (so do exit, quit and Ctrl-D); Ctrl-C abandons the current line"""
 
 
 def history_file() -> Path:
@@ -40,6 +42,7 @@ class Repl:
                  max_per_file: int | None = None, explain: bool = False, full: bool = False) -> None:
         self.index, self.console, self.k, self.mode = index, console, k, mode
         self.max_per_file, self.explain, self.full = max_per_file, explain, full
+        self.last: Answer | None = None
 
     def handle(self, line: str, echo: bool = False) -> bool:
         """Act on one line; False means leave."""
@@ -48,6 +51,8 @@ class Repl:
             return True
         if line.startswith(":"):
             return self.command(line)
+        if line.lower() in ("exit", "quit"):     # what people type to leave, whatever the prompt says
+            return False
         if echo:
             self.console.print(Text(f"? {terminal_safe(clean(line))}", style="bold"))
         try:
@@ -59,8 +64,24 @@ class Repl:
             self.console.print(Text(f"error: {error}", style="red"))
             return True
         self.warn()
+        self.last = answer
         self.console.print(answer_renderable(answer, self.explain, self.full))
         return True
+
+    def show(self, argument: str) -> None:
+        """`:show N`: hit N of the last answer, opened as `qa show CITATION` opens it."""
+        from qa.ui.render import shown_renderable
+        from qa.ui.show import show
+
+        hits = self.last.hits if self.last else []
+        if not re.fullmatch(r"[0-9]{1,4}", argument) or not 1 <= int(argument) <= len(hits):
+            usage = f":show N, N from 1 to {len(hits)}" if hits else ":show N after an answer with hits"
+            self.console.print(Text(f"usage: {usage}", style="red"))
+            return
+        try:
+            self.console.print(shown_renderable(show(self.index, hits[int(argument) - 1].citation)))
+        except QAError as error:
+            self.console.print(Text(f"error: {error}", style="red"))
 
     def command(self, line: str) -> bool:
         name, _, argument = line[1:].strip().partition(" ")
@@ -81,6 +102,8 @@ class Repl:
         elif name == "mode" and argument in config.MODES:
             self.mode = argument
             self.console.print(Text(f"mode = {self.mode}", style="dim"))
+        elif name == "show":
+            self.show(argument)
         elif name in ("k", "mode"):
             usage = ":k N (a whole number ≥ 1)" if name == "k" else f":mode {'|'.join(config.MODES)}"
             self.console.print(Text(f"usage: {usage}", style="red"))
