@@ -107,6 +107,9 @@ def test_a_build_embeds_nothing_twice_and_reports_its_stages(ix: Path, tmp_path:
     stages = [c[0] for c in calls]
     assert stages.index("splitting") < stages.index("embedding") and calls[-1] == ("embedding", report.embedded,
                                                                                    report.embedded)
+    # the model's stages are shown too (a new index's bar sat still for seconds while they ran)
+    assert stages.index("splitting") < stages.index("loading the model") < stages.index("embedding")
+    assert ("loading the model", 0, 0) in calls
 
 
 # --- reuse by the exact text embedded ----------------------------------------------------------------

@@ -67,3 +67,57 @@ def test_progress_counts_every_file(files, tmp_path: Path):
     seen = []
     read_all(files("a", "raise", "b"), tmp_path, LIMITS, lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_stuck_on_a_file_dies_with_a_killed_build(files, tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (path,) = files("hang")
+    script = ("import sys; sys.path[:0] = sys.argv[1:3]\n"
+              "from pathlib import Path\nfrom qa.config import ReadLimits\nfrom qa.sources import registry\n"
+              "from qa.sources.pool import read_all\nregistry.READERS['.poolcase'] = 'pool_readers'\n"
+              "read_all([Path(sys.argv[3])], Path(sys.argv[3]).parent, ReadLimits(seconds=600, workers=1))\n")
+    tests = Path(__file__).resolve().parent
+    build = subprocess.Popen([sys.executable, "-c", script, str(tests.parent), str(tests), str(path)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _children(build.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers, "the worker never started"
+        time.sleep(0.5)                         # it is reading (sleeping on) the file now
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{w}").exists() and "zombie" not in _state(w) for w in workers) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{w}").exists() and "zombie" not in _state(w) for w in workers)
+    finally:
+        if build.poll() is None:
+            build.kill()
+        for worker in _children(build.pid):
+            os.kill(worker, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return "zombie" if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z" else "alive"
+    except OSError:
+        return "zombie"

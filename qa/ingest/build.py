@@ -31,7 +31,8 @@ from qa.store.generation import (
     KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_generation,
 )
 
-#: progress(stage, done, total): stage "reading" or "splitting" (files), "embedding" (passages).
+#: progress(stage, done, total): stage "reading" or "splitting" (files), "embedding" (passages); "exporting the
+#: model" and "loading the model" are stages without a count (total 0).
 Progress = Callable[[str, int, int], None]
 
 
@@ -286,6 +287,7 @@ class Build:
 
         def make_embedder() -> Embedder:
             # The one place a build's embedder is made.
+            self._progress("loading the model", 0, 0)
             if self.cluster:
                 return _cluster_embedder(self.cluster, self.model, scratch / "onnx" if onnx else None)
             return made(scratch / "onnx") if made else SentenceTransformerEmbedder(self.model)
@@ -350,6 +352,7 @@ class Build:
         if exported(folder, self.quantization):
             return files
         shutil.rmtree(folder, ignore_errors=True)
+        self._progress("exporting the model", 0, 0)
         try:
             with interrupts_kept():
                 export(self.model, folder, self.quantization)

@@ -129,6 +129,7 @@ def _serve(connection: Connection, root: Path, limits: ReadLimits) -> None:
     from qa.sources import read
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _quiet()
     _limit_memory(limits.memory_mb)
     while True:
@@ -146,6 +147,17 @@ def _serve(connection: Connection, root: Path, limits: ReadLimits) -> None:
         except MemoryError:
             connection.send(Skipped(name, f"needs more than {limits.memory_mb:g} MB of memory to read "
                                           "(qa index --read-memory raises the limit)"))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the build that started it dies (even by SIGKILL): a reader stuck on
+    a hostile file must not outlive it. Elsewhere the worker ends at its next read from the closed pipe."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _quiet() -> None:

@@ -31,10 +31,11 @@ class BuildProgress:
         self._bar.__exit__(*exc)
 
     def update(self, stage: str, done: int, total: int) -> None:
-        label, unit = _UNITS.get(stage, (stage.capitalize(), "items"))
+        label, unit = _UNITS.get(stage, (stage[:1].upper() + stage[1:], ""))
         if stage != self._stage:
             self._stage, self._started = stage, time.perf_counter()
-            self._bar.reset(self._task, total=total, completed=done, description=label, unit=unit, rate="")
+            # A stage without a count (total 0: exporting or loading the model) shows a pulsing bar.
+            self._bar.reset(self._task, total=total or None, completed=done, description=label, unit=unit, rate="")
             return
         elapsed = time.perf_counter() - self._started
         rate = f"{done / elapsed:,.0f}/s" if elapsed > 0 and done else ""
