@@ -1,0 +1,167 @@
+"""The manifest: one record of what a generation of an index holds, owning its JSON form, its digest and
+its validation. The build writes it; everything that reads an index reads it through `Manifest.read`.
+
+On disk it is `manifest.json` (plain JSON, format `FORMAT_VERSION`) beside `manifest.sha256`, the SHA-256
+of those exact bytes: a manifest that does not match its digest, or whose fields are not what this
+record says, is refused (`ManifestError`, which the store turns into "the index is damaged").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from qa.config import FORMAT_VERSION, IndexSettings
+
+MANIFEST = "manifest.json"
+MANIFEST_DIGEST = "manifest.sha256"
+#: BM25 term schemes an index may record (qa.search.bm25.SCHEMES; repeated here so reading a manifest
+#: imports no numpy).
+BM25_SCHEMES = ("plain", "stem", "stem-stop", "code")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used: the message says what is wrong with it, in a few words."""
+
+
+class FormatMismatch(ManifestError):
+    """A manifest of another format version (`version`: what it says, None when it says nothing)."""
+
+    def __init__(self, version: object) -> None:
+        super().__init__(f"format {version!r}")
+        self.version = version
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The model the vectors were made with."""
+
+    name: str
+    dimension: int
+    fingerprint: str | None = None
+    onnx: bool = False                    # the generation holds the model's ONNX export
+    quantization: str = "none"
+    sentence_vectors: str = "late-chunked"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One source file as it was indexed."""
+
+    path: str
+    size: int
+    sha256: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What one generation of an index holds, and how it was made."""
+
+    root: str                              # the folder the file paths are relative to
+    paths: tuple[str, ...]                 # the paths the index was built from (absolute)
+    settings: IndexSettings
+    passages: int
+    model: ModelRecord | None = None       # None: BM25 only
+    dense: dict[str, Any] = field(default_factory=lambda: {"kind": "flat"})   # kind, and an approximate one's shape
+    files: tuple[FileRecord, ...] = ()
+    skipped: tuple[str, ...] = ()
+    follow_links: bool = False
+    bm25: dict[str, float] = field(default_factory=dict)   # k1, b, epsilon
+    #: Each file of the generation: {"size", "crc32"}, or {"size", "sampled_crc32"} for a large one
+    #: (qa.store.generation computes and checks them).
+    checksums: dict[str, dict[str, int]] = field(default_factory=dict)
+    created: str = ""
+    splitter_version: int = 0
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def dense_kind(self) -> str:
+        """The dense index kind: flat, ivf or ivfpq ("exact" is what older builds called "flat")."""
+        kind = str(self.dense.get("kind", "flat"))
+        return "flat" if kind == "exact" else kind
+
+    def with_checksums(self, checksums: dict[str, dict[str, int]]) -> Manifest:
+        return replace(self, checksums=dict(checksums))
+
+    # --- the JSON form ---------------------------------------------------------------------------------
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["passages"] = {"count": self.passages}
+        data["settings"] = self.settings.as_dict()
+        data["paths"], data["skipped"] = list(self.paths), list(self.skipped)
+        data["files"] = [asdict(f) for f in self.files]
+        data["checksums"] = {name: dict(c) for name, c in sorted(self.checksums.items())}
+        return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        """The manifest in `data` (raises ManifestError saying what is wrong)."""
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise ManifestError(f"not JSON ({str(error).splitlines()[0][:80]})") from None
+        if not isinstance(raw, dict):
+            raise ManifestError("not a JSON object")
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise FormatMismatch(raw.get("format_version"))
+        try:
+            return cls._parse(raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ManifestError(f"fields ({type(error).__name__}: {str(error)[:80]})") from None
+
+    @classmethod
+    def _parse(cls, raw: dict[str, Any]) -> Manifest:
+        settings = IndexSettings(**_typed(raw["settings"], dict))
+        if settings.bm25_terms not in BM25_SCHEMES:
+            raise ValueError(f"unknown BM25 terms {settings.bm25_terms!r}")
+        model = raw.get("model")
+        checksums = {}
+        for name, entry in _typed(raw.get("checksums", {}), dict).items():
+            checksums[_typed(name, str)] = {_typed(k, str): _typed(v, int) for k, v in _typed(entry, dict).items()}
+            _typed(checksums[name]["size"], int)
+        return cls(
+            root=_typed(raw["root"], str),
+            paths=tuple(_typed(p, str) for p in _typed(raw.get("paths", []), list)),
+            settings=settings,
+            passages=_typed(_typed(raw["passages"], dict)["count"], int),
+            model=None if model is None else ModelRecord(**_typed(model, dict)),
+            dense=dict(_typed(raw.get("dense") or {"kind": "flat"}, dict)),
+            files=tuple(FileRecord(**_typed(f, dict)) for f in _typed(raw.get("files", []), list)),
+            skipped=tuple(_typed(p, str) for p in _typed(raw.get("skipped", []), list)),
+            follow_links=bool(raw.get("follow_links", False)),
+            bm25=dict(_typed(raw.get("bm25", {}), dict)),
+            checksums=checksums,
+            created=str(raw.get("created", "")),
+            splitter_version=_typed(raw.get("splitter_version", 0), int),
+            format_version=FORMAT_VERSION,
+        )
+
+    # --- on disk -----------------------------------------------------------------------------------------
+
+    def write(self, folder: Path) -> None:
+        """Write `manifest.json` and its digest into `folder`."""
+        data = self.to_json()
+        (folder / MANIFEST).write_bytes(data)
+        (folder / MANIFEST_DIGEST).write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """The manifest of the generation in `folder`, checked against its digest (raises ManifestError;
+        OSError when the files cannot be read)."""
+        data = (folder / MANIFEST).read_bytes()
+        digest = (folder / MANIFEST_DIGEST).read_text(encoding="utf-8").strip()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ManifestError(f"{MANIFEST} does not match {MANIFEST_DIGEST}")
+        return cls.from_json(data)
+
+
+def _typed(value: Any, kind: type) -> Any:
+    """`value`, if it is a `kind` (bool is not an int here); else TypeError."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}, found {type(value).__name__}")
+    return value
