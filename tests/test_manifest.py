@@ -86,3 +86,16 @@ def test_another_format_is_told_apart_from_damage():
     with pytest.raises(FormatMismatch) as raised:
         Manifest.from_json(json.dumps(raw).encode())
     assert raised.value.version == FORMAT_VERSION - 1
+
+
+def test_the_paths_are_read_from_a_manifest_of_another_format(tmp_path: Path):
+    """So `qa index` with no PATH can rebuild an index of an older format from the paths it covered."""
+    raw = _raw()
+    raw["format_version"] = 1
+    data = json.dumps(raw).encode()
+    (tmp_path / "manifest.json").write_bytes(data)
+    (tmp_path / "manifest.sha256").write_text(__import__("hashlib").sha256(data).hexdigest())
+    assert Manifest.recorded_paths(tmp_path) == ("/docs",)
+    (tmp_path / "manifest.json").write_bytes(data.replace(b"/docs", b"/evil"))
+    with pytest.raises(ManifestError):
+        Manifest.recorded_paths(tmp_path)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa import config
 from qa.errors import UsageError
+from qa.store.manifest import Manifest, ManifestError
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,13 @@ def recorded_paths(index_dir: Path) -> list[str] | None:
     if not pointer.is_file():
         return None
     try:
-        manifest = json.loads((index_dir / pointer.read_text(encoding="utf-8").strip() / "manifest.json")
-                              .read_text(encoding="utf-8"))
-        paths = manifest["paths"]
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise TypeError
-    except (OSError, ValueError, KeyError, TypeError):
+        name = pointer.read_text(encoding="utf-8").strip()
+        if not name.startswith("gen-") or "/" in name:
+            raise ManifestError("CURRENT names no generation")
+        return list(Manifest.recorded_paths(index_dir / name))
+    except (OSError, UnicodeDecodeError, ManifestError):
         raise UsageError(f"The index at {index_dir} does not say which paths it covers; "
                          f"name them: qa index --index {index_dir} PATH ...") from None
-    return paths
 
 
 def plan_build(index_dir: Path, named: list[Path], added: list[Path] = (), model: str | None = None) -> BuildPlan:

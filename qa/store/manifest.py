@@ -149,6 +149,19 @@ class Manifest:
         (folder / MANIFEST).write_bytes(data)
         (folder / MANIFEST_DIGEST).write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
 
+    @staticmethod
+    def recorded_paths(folder: Path) -> tuple[str, ...]:
+        """The paths a generation was built from, read from a manifest of any format version (so an index
+        of an older format can be rebuilt from the same paths); raises ManifestError or OSError."""
+        data = (folder / MANIFEST).read_bytes()
+        if hashlib.sha256(data).hexdigest() != (folder / MANIFEST_DIGEST).read_text(encoding="utf-8").strip():
+            raise ManifestError(f"{MANIFEST} does not match {MANIFEST_DIGEST}")
+        try:
+            paths = json.loads(data.decode("utf-8"))["paths"]
+            return tuple(_typed(p, str) for p in _typed(paths, list))
+        except (UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError) as error:
+            raise ManifestError(f"no paths ({type(error).__name__})") from None
+
     @classmethod
     def read(cls, folder: Path) -> Manifest:
         """The manifest of the generation in `folder`, checked against its digest (raises ManifestError;
