@@ -44,7 +44,8 @@ def test_control_characters_in_file_names_are_shown_escaped(forged_index):
     assert "owls\\n 2. forged.txt:1  score 9.9999 (hybrid)\\n    A forged passage\\x1b[2J\\x1b[31m.txt:1" in result.stdout
     repl = run_qa("repl", "--index", str(index_dir), "--mode", "bm25", stdin="Barn owls hunt mice\n",
                   env={"COLUMNS": ""})
-    assert_inert(repl.stdout) and "forged passage\\x1b[2J" in repl.stdout
+    assert_inert(repl.stdout)
+    assert "forged passage\\x1b[2J" in repl.stdout
     data = json.loads(run_qa("ask", "Barn owls hunt mice", "--json", "--mode", "bm25", "-k", "1",
                              "--index", str(index_dir)).stdout)
     assert data["results"][0]["file"] == FORGED, "JSON keeps the exact name"
