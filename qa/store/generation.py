@@ -17,12 +17,14 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import stat
 import time
 import uuid
 import zlib
@@ -35,8 +37,8 @@ import numpy as np
 from qa.search.bm25 import BM25, SCHEMES
 from qa.config import FORMAT_VERSION, IndexSettings
 from qa.model.embedder import ONNX_FILES
-from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError
-from qa.store.ownership import OWNER, check, claim, make_owned_folder, remove_owned
+from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError, UsageError
+from qa.store.ownership import LOCK, OWNER, check, claim, make_owned_folder, remove_owned
 from qa.ingest.split import Passage
 from qa.search.dense import APPROXIMATE_FILE
 from qa.sources.document import Region
@@ -88,12 +90,23 @@ class BuildLock:
         self._handle: Any = None
 
     def __enter__(self) -> BuildLock:
+        lock = self.index_dir / LOCK
         try:
             check(self.index_dir)   # refuses a folder that is not a qa index before anything is written
-            self._handle = open(self.index_dir / ".lock", "a+")
+            # Never through a link: a `.lock` planted as a link would make qa create its target elsewhere.
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
         except OSError as error:
-            raise QAError(f"Cannot write the index at {self.index_dir}: {error.strerror}. "
+            if error.errno == errno.ELOOP:
+                raise UsageError(f"{lock} is a symbolic link, not qa's lock file; qa does not follow it. "
+                                 "Remove the link, then run this again.") from None
+            if error.errno == errno.EISDIR:
+                raise UsageError(f"{lock} is not a file qa made; move it out of the index folder, then run this again.") from None
+            raise QAError(f"Cannot write the index at {self.index_dir}: {error.strerror or error}. "
                           "Choose another folder with --index DIR.") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):   # a folder, a pipe or a device named .lock
+            os.close(fd)
+            raise UsageError(f"{lock} is not a file qa made; move it out of the index folder, then run this again.")
+        self._handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -103,8 +116,10 @@ class BuildLock:
             ) from None
         try:
             claim(self.index_dir)
-        except BaseException:
+        except BaseException as error:
             self.__exit__()
+            if isinstance(error, OSError):   # the marker could not be written (a full disk...)
+                raise write_error(error, self.index_dir) from None
             raise
         return self
 
@@ -147,13 +162,18 @@ def write_generation(
     index_id = claim(index_dir)
     pointer_file = index_dir / CURRENT
     previous = index_dir / pointer_file.read_text(encoding="utf-8").strip() if pointer_file.is_file() else None
-    temporary = make_owned_folder(index_dir, ".tmp-", index_id)
+    try:
+        temporary = make_owned_folder(index_dir, ".tmp-", index_id)
+    except OSError as error:
+        raise write_error(error, index_dir) from None
+    final: Path | None = None
+    pointer = index_dir / f".{CURRENT}.tmp"
     try:
         _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [], regions or {})
         if vectors is not None:
-            np.save(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+            _save_array(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
         if sentences is not None:   # half precision: enough to pick a sentence, half the disk
-            np.save(temporary / SENTENCE_VECTORS, np.ascontiguousarray(sentences[1], dtype=np.float16))
+            _save_array(temporary / SENTENCE_VECTORS, np.ascontiguousarray(sentences[1], dtype=np.float16))
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             link_or_copy(source, temporary / name)
@@ -166,20 +186,75 @@ def write_generation(
         _fsync(temporary)
         final = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         os.rename(temporary, final)
-        pointer = index_dir / f".{CURRENT}.tmp"
         pointer.write_text(final.name + "\n", encoding="utf-8")
         _fsync(pointer)
         os.replace(pointer, index_dir / CURRENT)
-        _fsync(index_dir)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        if final is not None:   # renamed but never made current: nothing uses it
+            shutil.rmtree(final, ignore_errors=True)
+            pointer.unlink(missing_ok=True)
+        if isinstance(error, (OSError, sqlite3.Error)):
+            raise write_error(error, index_dir) from None
         raise
+    try:
+        _fsync(index_dir)
+    except OSError:   # the rename is done; only its durability across a power cut is in doubt
+        pass
     # Keep the generation just replaced: a REPL or script that opened it may still load its model
     # or FAISS file lazily. Older generations and leftovers of killed builds go, if this index made them.
     for old in index_dir.iterdir():
         if old not in (final, previous) and old.name.startswith(("gen-", ".tmp-", ".scratch-")):
             remove_owned(old, index_id)
     return final
+
+
+class DiskFullError(QAError):
+    """The file system holding the index has no space left (the index is as it was)."""
+
+
+#: SQLite's result code for a full disk (sqlite3.Error.sqlite_errorcode).
+_SQLITE_FULL = 13
+
+
+def write_error(error: OSError | sqlite3.Error, index_dir: Path) -> QAError:
+    """The one-line error for a failed write into `index_dir`: DiskFullError when the disk is full (whether
+    the OS said ENOSPC, numpy reported a short write, or SQLite said SQLITE_FULL), else a QAError naming
+    the file and the reason. Either way the current generation is untouched."""
+    full = (
+        (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT))
+        or (isinstance(error, OSError) and error.errno is None and " requested and " in str(error))  # numpy's short write
+        or (isinstance(error, sqlite3.Error) and (getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL
+                                                  or "disk is full" in str(error)))
+    )
+    where = os.path.abspath(index_dir)
+    if full:
+        try:
+            left = f"{_size(shutil.disk_usage(where).free)} free"
+        except OSError:
+            left = "no space left"
+        return DiskFullError(f"The disk holding {where} is full ({left}); the index is as it was. "
+                             "Free some space there (or use --index DIR on another disk), then run qa index again.")
+    reason = (error.strerror or _first_line(error)) if isinstance(error, OSError) else _first_line(error)
+    name = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+    return QAError(f"Cannot write the index at {where}: {reason}{name}; the index is as it was. "
+                   "Fix that or choose another folder with --index DIR, then run qa index again.")
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    value = float(count)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """Write one array file of a generation (the lowest write of an array this module makes)."""
+    np.save(path, array)
 
 
 def _write_passages(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from qa.errors import UsageError
 
 MARKER = ".qa-index"
 OWNER = ".qa-owner"
+LOCK = ".lock"
 _KIND = "qa index folder"
 
 
@@ -47,8 +49,9 @@ def check(index_dir: Path) -> list[Path]:
         raise UsageError(f"{index_dir} is a file, not an index folder. Use a new folder: "
                          f"qa index --index {_fresh_name(index_dir)} [PATH ...]")
     index_dir.mkdir(parents=True, exist_ok=True)
-    # `.lock` is the one file a build creates before it marks a new folder (see store.BuildLock).
-    entries = [p for p in index_dir.iterdir() if p.name != ".lock"]
+    # `.lock` is the one file a build creates before it marks a new folder (see store.BuildLock): a
+    # regular file of that name is qa's; a link (or anything else) named `.lock` is not, and qa never follows it.
+    entries = [p for p in index_dir.iterdir() if not (p.name == LOCK and _regular_file(p))]
     old_generations = _format_1_generations(index_dir) if entries else []
     if entries and not old_generations:
         raise UsageError(
@@ -79,7 +82,7 @@ def make_owned_folder(index_dir: Path, prefix: str, index_id: str) -> Path:
             folder.mkdir()
         except FileExistsError:
             continue
-        (folder / OWNER).write_text(index_id + "\n", encoding="utf-8")
+        _mark(folder, index_id)
         return folder
 
 
@@ -93,8 +96,18 @@ def reuse_or_make_owned_folder(index_dir: Path, name: str, index_id: str) -> Pat
         folder.mkdir()
     except FileExistsError:
         raise UsageError(f"{folder} was not made by qa; move it out of the index folder, then run this again.") from None
-    (folder / OWNER).write_text(index_id + "\n", encoding="utf-8")
+    _mark(folder, index_id)
     return folder
+
+
+def _mark(folder: Path, index_id: str) -> None:
+    """Write the owner file into a folder just made; if that fails (a full disk), the unmarked folder,
+    which nothing would ever delete, goes too."""
+    try:
+        (folder / OWNER).write_text(index_id + "\n", encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def owned(folder: Path, index_id: str) -> bool:
@@ -135,13 +148,21 @@ def _has_qa_manifest(folder: Path) -> bool:
             and isinstance(manifest.get("checksums"), dict) and isinstance(manifest.get("settings"), dict))
 
 
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def _fresh_name(index_dir: Path) -> Path:
-    """A folder name beside `index_dir` that does not exist yet."""
-    base = index_dir.absolute()
-    candidate = base.with_name(f"{base.name}-qa-index")
+    """A folder name beside `index_dir` that does not exist yet (for the root folder, one in the working folder)."""
+    base = Path(os.path.abspath(index_dir))
+    folder, stem = (base.parent, f"{base.name}-qa-index") if base.name else (Path.cwd(), "qa-index")
+    candidate = folder / stem
     number = 2
     while candidate.exists():
-        candidate = base.with_name(f"{base.name}-qa-index-{number}")
+        candidate = folder / f"{stem}-{number}"
         number += 1
     try:
         return candidate.relative_to(Path.cwd())
@@ -151,5 +172,9 @@ def _fresh_name(index_dir: Path) -> Path:
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
