@@ -12,6 +12,7 @@ e.g. `{"mcpServers": {"qa": {"command": "qa", "args": ["mcp", "--index", "/path/
 The SDK is imported only here, inside `run` (the `serve` extra).
 """
 
+import os
 import signal
 from pathlib import Path
 from typing import Any, Literal
@@ -110,14 +111,18 @@ def run(index_dir: Path) -> int:
     server = build_server(engine)
 
     def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        # The SDK reads stdin in a worker thread that no cancellation reaches until a line arrives, so a
+        # graceful shutdown would wait for the client to write. The index is only read and every message
+        # is written whole and flushed: leave now, exit 0.
+        say("Stopped.")
+        os._exit(0)
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    say(f"qa mcp: serving {index_dir} ({engine.index.size:,} passages) on stdio.")
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    say(f"qa mcp: serving {index_dir} ({engine.index.size:,} passages) on stdio; the client closing stdin, "
+        "Ctrl-C or SIGTERM stops it.")
     try:
         anyio.run(server.run_stdio_async)
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
