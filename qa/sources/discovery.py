@@ -88,6 +88,13 @@ class _Walk:
         if path in self.seen:
             return
         self.seen.add(path)
+        name = self.name(path)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:   # bytes that are not UTF-8: no citation could name it
+            self.skipped.append(Skipped(name.encode("utf-8", "backslashreplace").decode("utf-8"),
+                                        "its name is not valid UTF-8; rename the file to index it"))
+            return
         if not supported(path.suffix):
             self.skipped.append(Skipped(self.name(path), f"a {path.suffix.lower() or 'suffix-less'} file", other=True))
             return
