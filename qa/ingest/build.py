@@ -395,6 +395,7 @@ def title(document: Document, counter: TokenCounter) -> str:
     """A document's title (its reader's, else its first content line), cut to TITLE_TOKENS word pieces."""
     first = document.paragraphs[0]
     line = document.title or document.text[first.start : first.end].split("\n")[0].strip()
+    line = line[: TITLE_TOKENS * 16]    # a word piece is rarely longer: no need to tokenize a 10 MB first line
     offsets = counter.offsets(line)
     return line if len(offsets) <= TITLE_TOKENS else line[: offsets[TITLE_TOKENS][0]].rstrip()
 
@@ -481,6 +482,7 @@ def passage_contexts(document: Document, passages: list[Passage], counter: Token
 def context(title: str, heading: str | None, counter: TokenCounter) -> str:
     """The title and the heading path under it ("os — Miscellaneous... > os.environ"), cut to CONTEXT_TOKENS."""
     line = title if not heading or heading == title else heading if heading.startswith(title) else f"{title} > {heading}"
+    line = line[: CONTEXT_TOKENS * 16]
     offsets = counter.offsets(line)
     return line if len(offsets) <= CONTEXT_TOKENS else line[: offsets[CONTEXT_TOKENS][0]].rstrip()
 
