@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Protocol
 
+from qa.citation import Citation
 from qa.sources import Document, Paragraph
 
 
@@ -29,25 +30,42 @@ class Passage:
     heading: str | None = None       # HTML, DOCX, Markdown: heading path, "Built-in Functions > zip"
     source_line: int | None = None   # HTML: line of the .html file where the block the passage starts in starts
     paragraph: int | None = None     # DOCX: block number under its heading, 1-based
+    # Where a merged passage (qa.search.hits.merged) ends, when that is another page, source line or section
+    # than where it starts: its citation is then a range. A passage as split never runs across one.
+    last_page: int | None = None     # PDF: the page it ends on
+    last_page_label: str | None = None
+    last_source_line: int | None = None   # HTML: source line of the block its last part starts in
+    last_heading: str | None = None  # DOCX: heading path and block number of the block its last part starts in
+    last_paragraph: int | None = None
+
+    def cite(self, path: str | None = None, answer_heading: str | None = None) -> Citation:
+        """The passage's citation (qa.citation.Citation), its file printed as `path` (default: `file`)."""
+        path = self.file if path is None else path
+        if self.page is not None:
+            last = None if self.last_page is None else (self.last_page_label or str(self.last_page))
+            return Citation(path, page=self.page_label or str(self.page), last_page=last, answer_heading=answer_heading)
+        if self.paragraph is not None:
+            return Citation(path, heading=self.heading or None, paragraph=self.paragraph,
+                            last_heading=(self.last_heading or None) if self.last_paragraph is not None else None,
+                            last_paragraph=self.last_paragraph, answer_heading=answer_heading)
+        if self.source_line is not None:     # HTML: the nearest heading is enough beside a source line
+            return Citation(path, line=self.source_line, last_line=self.last_source_line,
+                            heading=nearest_heading(self.heading) if self.heading else None,
+                            answer_heading=answer_heading)
+        return Citation(path, line=self.line_start, last_line=None if self.line_start == self.line_end else self.line_end,
+                        answer_heading=answer_heading)
 
     @property
     def locator(self) -> str:
         """What follows the file name in a citation: `:12-18` (text, Markdown), `:212 § Copying files`
-        (HTML: source line and nearest heading), ` p. iv` (PDF), ` § Heading > Sub ¶ 7` (DOCX)."""
-        if self.page is not None:
-            return f" p. {self.page_label or self.page}"
-        section = f" § {self.heading}" if self.heading else ""
-        if self.paragraph is not None:
-            return f"{section} ¶ {self.paragraph}"
-        if self.source_line is not None:     # HTML: the nearest heading is enough beside a source line
-            return f":{self.source_line} § {nearest_heading(self.heading)}" if self.heading else f":{self.source_line}"
-        lines = f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
-        return f":{lines}"
+        (HTML: source line and nearest heading), ` p. iv` (PDF), ` § Heading > Sub ¶ 7` (DOCX); a range for
+        a merged passage that runs over pages, source lines or sections (` p. 1-2`). See qa/citation.py."""
+        return self.cite().locator
 
     @property
     def citation(self) -> str:
         """The file and its locator: `file:12-18`, `page.html:212 § Copying files`, `report.pdf p. iv`..."""
-        return f"{self.file}{self.locator}"
+        return str(self.cite())
 
 
 def nearest_heading(path: str) -> str:

@@ -72,8 +72,7 @@ def select_hits(
     for rank, c in enumerate(chosen, start=1):
         d_rank, d_score = dense_at.get(c.row, (None, None))
         s_rank, s_score = sparse_at.get(c.row, (None, None))
-        also_in = tuple(dict.fromkeys(Hit(rank, 0.0, mode, copy, display_path(copy.file)).citation
-                                      for copy in c.copies))
+        also_in = tuple(dict.fromkeys(str(copy.cite(display_path(copy.file))) for copy in c.copies))
         hits.append(Hit(rank, c.score, mode, c.passage, display_path(c.passage.file), d_rank, d_score, s_rank, s_score,
                         also_in=also_in))
     return hits, [c.primary for c in chosen]

@@ -33,9 +33,15 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        """The openable path and the passage's locator (`path:12-18`, `page.html:212 § Heading`, `a.pdf p. iv`...);
-        `qa show CITATION` prints it with its context."""
-        return f"{self.path}{self.passage.locator}"
+        """The openable path and the passage's locator (`path:12-18`, `page.html:212 § Heading`, `a.pdf p. iv`,
+        `a.pdf p. 1-2` for a hit over two pages...); `qa show CITATION` prints it with its context."""
+        return str(self.passage.cite(self.path))
+
+    @property
+    def answer_citation(self) -> str:
+        """The citation with the section of the answering sentence when that is another one
+        (`page.html:212 § Copying files, answer under § Fees`), as the terminal prints it; `qa show` opens it."""
+        return str(self.passage.cite(self.path, self.answer_heading))
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,35 @@ class Answer:
 
 
 def merged(first: Passage, second: Passage, source: str) -> Passage:
-    """One passage spanning two overlapping or adjacent passages of the same file."""
+    """One passage spanning two overlapping or adjacent passages of the same file.
+
+    It is cited from where the earlier one starts to where the later one ends: a merged passage that runs
+    over two PDF pages is cited `p. 1-2`, over two DOCX sections `§ A ¶ 5 to § B ¶ 1`, over HTML blocks on
+    later source lines `:40-52 § Heading` (never by a page or section the answer may not be on).
+    """
     start, end = min(first.start, second.start), max(first.end, second.end)
-    earlier = first if first.start <= second.start else second     # its locator (page, heading...) is the citation's
-    return replace(earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
-                   line_end=max(first.line_end, second.line_end), text=source[start:end])
+    earlier = first if first.start <= second.start else second     # its locator (page, heading...) starts the citation
+    later = second if earlier is first else first
+    if later.end < earlier.end or later.start == earlier.start and later.end == earlier.end:
+        later = earlier                                             # one holds the other: it ends there too
+    page, label = _last(later, "page"), (later.last_page_label if later.last_page is not None else later.page_label)
+    line = _last(later, "source_line")
+    section, paragraph = ((later.last_heading, later.last_paragraph) if later.last_paragraph is not None
+                          else (later.heading, later.paragraph))
+    return replace(
+        earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
+        line_end=max(first.line_end, second.line_end), text=source[start:end],
+        last_page=page if page is not None and page != earlier.page else None,
+        last_page_label=label if page is not None and page != earlier.page else None,
+        last_source_line=line if line is not None and line != earlier.source_line else None,
+        last_heading=section if paragraph is not None and (section, paragraph) != (earlier.heading, earlier.paragraph)
+        else None,
+        last_paragraph=paragraph if paragraph is not None and (section, paragraph) != (earlier.heading, earlier.paragraph)
+        else None,
+    )
+
+
+def _last(passage: Passage, field: str) -> int | None:
+    """The page or source line `passage` ends in (its `last_` field when it runs on past its first)."""
+    last: int | None = getattr(passage, f"last_{field}")
+    return last if last is not None else getattr(passage, field)

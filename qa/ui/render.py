@@ -136,9 +136,10 @@ def hit_text(hit: Hit, question: str, explain: bool = False, full: bool = False)
     sentence either side (`full`: the whole passage), the answer marked and the question's words highlighted."""
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
-    header.append(visible(hit.citation), style="bold cyan")
-    if hit.answer_heading:
-        header.append(f", answer under § {visible(hit.answer_heading)}", style="cyan")
+    citation, full = hit.citation, hit.answer_citation     # the answer's section, when another, ends the latter
+    header.append(visible(citation), style="bold cyan")
+    if full != citation:
+        header.append(visible(full[len(citation):]), style="cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
     p = hit.passage
     shown_start, shown_end = (0, len(p.text)) if full else excerpt(hit)

@@ -1,32 +1,29 @@
 """`qa show CITATION`: find a cited passage in the index and show it with the text around it.
 
-A citation is what every output prints: `file:12-18` (text, Markdown; any line range of the file
-works), `page.html:212 § Heading` (HTML: the source line and heading where the passage starts),
-`report.pdf p. iv` (PDF: page label or number), `doc.docx § Heading > Sub ¶ 7` (DOCX). The file may be
-named as printed (relative to where you are) or relative to the indexed folder. The text shown is the
-text qa extracted and stored at index time.
+A citation is what every output prints (qa/citation.py owns its forms): `file:12-18` (text, Markdown; any
+line range of the file works), `page.html:212 § Heading` (HTML: the source line and heading where the
+passage starts; `:212-240` for a hit over later blocks), `report.pdf p. iv` (PDF: page label or number;
+`p. 1-2` for a hit over two pages), `doc.docx § Heading > Sub ¶ 7` (DOCX; `¶ 7-9`, `¶ 7 to § Next ¶ 2`),
+any of them with `, answer under § Heading`. The file may be named as printed (relative to where you are)
+or relative to the indexed folder. The text shown is the text qa extracted and stored at index time.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
-from qa.errors import QAError, UsageError
+from qa.citation import Citation, NotInIndexError
 from qa.ingest.split import nearest_heading
-from qa.sources.document import LINE_BREAK
+from qa.sources.document import LINE_BREAK, Region
+
+if TYPE_CHECKING:
+    from qa.index import Index
+
+__all__ = ["CONTEXT_LINES", "NotInIndexError", "Shown", "show"]
 
 #: Lines of the extracted text shown before and after the cited span.
 CONTEXT_LINES = 3
-
-_DOCX = re.compile(r"^(?P<file>.+?)(?: § (?P<heading>.+?))? ¶ (?P<paragraph>\d+)$")
-_PDF = re.compile(r"^(?P<file>.+?) p\. (?P<page>\S+)$")
-_HTML = re.compile(r"^(?P<file>.+?):(?P<line>\d+) § (?P<heading>.+)$")
-_LINES = re.compile(r"^(?P<file>.+?):(?P<first>\d+)(?:-(?P<last>\d+))?$")
-
-
-class NotInIndexError(QAError):
-    """The citation is well formed but names nothing in the index."""
 
 
 @dataclass(frozen=True)
@@ -50,63 +47,106 @@ class Shown:
                 for n in range(self.first_line, self.last_line + 1)]
 
 
-def show(index: object, citation: str, context: int = CONTEXT_LINES) -> Shown:
-    """The span `citation` names in `index` (an `qa.Index`), with `context` lines either side.
+def show(index: Index, citation: str, context: int = CONTEXT_LINES) -> Shown:
+    """The span `citation` names in `index`, with `context` lines either side.
 
     Raises UsageError (exit 2) for something that is not a citation, NotInIndexError (exit 1) for a
     citation of a file or place the index does not hold.
     """
-    citation = citation.strip()
-    kind, match = _parse(citation)
-    stored = index.stored                                       # type: ignore[attr-defined]
+    stored = index.stored
     names = {}
     for source in stored.files:
         names[source.path] = source
-        names[index.source_path(source.path)] = source          # type: ignore[attr-defined]
-    source = names.get(match["file"])
+        names[index.source_path(source.path)] = source
+    cited = Citation.parse(citation, names)
+    citation = citation.strip()
+    source = names.get(cited.path)
     if source is None:
-        raise NotInIndexError(f"{match['file']} is not in the index at {index.path}. "   # type: ignore[attr-defined]
+        raise NotInIndexError(f"{_visible(cited.path)} is not in the index at {index.path}. "
                               "Cite a file as qa ask prints it.")
-    passages = stored.passages(list(range(source.first_row, source.first_row + source.count)))
     text = stored.document_text(source.path)
-    html = any(p.source_line is not None for p in passages)
-    if kind == "lines" and not html:
-        span = _line_span(text, int(match["first"]), int(match["last"] or match["first"]))
-        if span is None:
-            raise NotInIndexError(f"{citation}: {match['file']} has no such lines in the index.")
-        return _shown(citation, source.path, text, *span, context)
-    # The blocks (pages, paragraphs) the citation names, and the passages that start in them.
     regions = stored.regions(source.path)
-    ends = [r.start for r in regions[1:]] + [len(text)]
-    if kind in ("html", "lines"):
-        line = int(match["line"] if kind == "html" else match["first"])
-        # The heading too: a minified page has every block on one line.
-        section = match["heading"] if kind == "html" else None
-        named = lambda r: (r.source_line == line   # noqa: E731
-                           and (section is None or nearest_heading(r.heading or "") == section))
-    elif kind == "pdf":
-        named = lambda r: r.page is not None and (r.page_label or str(r.page)) == match["page"]   # noqa: E731
-    else:
-        number, heading = int(match["paragraph"]), match["heading"]
-        named = lambda r: r.paragraph == number and (r.heading or None) == heading   # noqa: E731
-    spans = [(r.start, end) for r, end in zip(regions, ends) if named(r)]
-    spans += [(p.start, p.end) for p in passages if named(p)]
-    if not spans:
-        raise NotInIndexError(f"{citation}: no part of {match['file']} in the index is cited so. "
+    html = any(r.source_line is not None for r in regions)
+    if cited.kind == "lines" and not html:
+        span = _line_span(text, cited.line or 0, cited.last_line if cited.last_line is not None else cited.line or 0)
+        if span is None:
+            raise NotInIndexError(f"{_visible(citation)}: {_visible(cited.path)} has no such lines in the index.")
+        return _shown(citation, source.path, text, *span, context)
+    span = _block_span(cited, regions, len(text))
+    if span is None:
+        raise NotInIndexError(f"{_visible(citation)}: no part of {_visible(cited.path)} in the index is cited so. "
                               "Cite it as qa ask printed it.")
-    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    start, end = span
+    # The passages that start in the cited blocks run to their own end (an HTML passage runs on across blocks).
+    passages = stored.passages(list(range(source.first_row, source.first_row + source.count)))
+    end = max([end, *(p.end for p in passages if start <= p.start < end)])
     while end > start and text[end - 1].isspace():
         end -= 1
     return _shown(citation, source.path, text, start, end, context)
 
 
-def _parse(citation: str) -> tuple[str, dict[str, str]]:
-    for kind, pattern in (("docx", _DOCX), ("pdf", _PDF), ("html", _HTML), ("lines", _LINES)):
-        match = pattern.match(citation)
-        if match:
-            return kind, match.groupdict()
-    raise UsageError(f"{citation!r} is not a citation. Give one as qa ask prints it, e.g. notes.txt:12-18, "
-                     "page.html:212 § Heading, report.pdf p. iv or doc.docx § Heading ¶ 3.")
+def _block_span(cited: Citation, regions: list[Region], length: int) -> tuple[int, int] | None:
+    """From the start of the first block the citation names to the end of the last, or None.
+
+    The first block: the first region in text order that fits the citation's start (source line and
+    heading, page, section and ¶). The last: the run of regions from there that fits its end (the same
+    place, or the range's last one); for HTML the answer's section, when named, is taken in too.
+    """
+    ends = [r.start for r in regions[1:]] + [length]
+    first: Callable[[Region], bool]
+    last: Callable[[Region], bool]
+    if cited.page is not None:
+        first = _page(cited.page)
+        last = first if cited.last_page is None else _page(cited.last_page)
+    elif cited.paragraph is not None:
+        first = _block(cited.heading, cited.paragraph)
+        last = first if cited.last_paragraph is None else _block(cited.last_heading, cited.last_paragraph)
+    else:
+        line, heading, last_line = cited.line, cited.heading, cited.last_line
+        first = lambda r: r.source_line == line and (heading is None or _under(r, heading))   # noqa: E731
+        last = first if last_line is None else (lambda r: r.source_line is not None and r.source_line <= last_line)
+    s = next((i for i, r in enumerate(regions) if first(r)), None)
+    if s is None:
+        return None
+    e = _run(regions, s, last)
+    if e is None:
+        return None
+    if cited.answer_heading is not None and cited.kind == "html":
+        answer = next((i for i in range(s, len(regions)) if _under(regions[i], cited.answer_heading)), None)
+        if answer is not None:
+            e = max(e, _run(regions, answer, lambda r: _under(r, cited.answer_heading or "")) or answer)
+    return regions[s].start, ends[e]
+
+
+def _run(regions: list[Region], s: int, fits: Callable[[Region], bool]) -> int | None:
+    """The last region of the first run of regions fitting `fits` at or after `s` (None: there is none).
+    For a range (`fits` is its end) the run is read on from `s`: what lies between belongs to it."""
+    i = next((i for i in range(s, len(regions)) if fits(regions[i])), None)
+    if i is None:
+        return None
+    while i + 1 < len(regions) and fits(regions[i + 1]):
+        i += 1
+    return i
+
+
+def _page(label: str) -> Callable[[Region], bool]:
+    return lambda r: r.page is not None and (r.page_label or str(r.page)) == label
+
+
+def _block(heading: str | None, paragraph: int) -> Callable[[Region], bool]:
+    return lambda r: r.paragraph == paragraph and (r.heading or None) == heading
+
+
+def _under(region: Region, heading: str) -> bool:
+    """Whether an HTML region is under `heading`, named by its last part (as cited) or its whole path."""
+    return bool(region.heading) and heading in (region.heading, nearest_heading(region.heading or ""))
+
+
+def _visible(text: str) -> str:
+    from qa.ui.render import visible
+
+    shown = visible(text)
+    return shown if len(shown) <= 200 else shown[:195] + "…"
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
