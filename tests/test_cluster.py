@@ -1,7 +1,10 @@
-"""Embedding on a real Dask LocalCluster (worker processes on 127.0.0.1): same vectors, a lost worker survived."""
+"""Embedding on a real Dask LocalCluster (worker processes on 127.0.0.1): same vectors, a lost worker survived;
+a malformed address is misuse, and a listener that is not a Dask scheduler fails in one line (issue 23)."""
 
 from __future__ import annotations
 
+import fcntl
+import http.server
 import os
 import shutil
 import signal
@@ -15,8 +18,9 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from qa import Index, config  # noqa: E402
-from qa.ingest.cluster import ClusterError  # noqa: E402
-from tests.conftest import SEEDS  # noqa: E402
+from qa.errors import UsageError  # noqa: E402
+from qa.ingest.cluster import ClusterError, check_address, reach  # noqa: E402
+from tests.conftest import SEEDS, run_qa  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +117,117 @@ def _restore_model() -> None:
     import qa.ingest.cluster
 
     qa.ingest.cluster._worker_fingerprint = qa.ingest.cluster._real_fingerprint
+
+
+@pytest.mark.parametrize("address, problem", [
+    ("foo://x:8786", "unknown scheme 'foo'"), ("inproc://x", "unknown scheme 'inproc'"),
+    ("tcp://127.0.0.1:notaport", "the port 'notaport' is not a number"), ("tcp://h:99999", "the port '99999'"),
+    ("tcp://h:0", "the port '0'"), ("tcp://h:8786/", "the port '8786/'"), ("tcp://", "no :PORT"), ("h", "no :PORT"),
+    (":8786", "no host"), ("tcp://::1:8786", "in brackets"), ("tcp://[nothing]:8786", "not an IPv6 address"),
+    ("tcp://host name:1", "spaces or control"), ("tcp://h:1\nx", "spaces or control"), ("", "empty"),
+    ("tcp://h/x:1", "not a host name"),
+])
+def test_a_malformed_address_is_misuse_in_one_line(address: str, problem: str):
+    with pytest.raises(UsageError, match="is not a Dask scheduler address") as error:
+        check_address(address)
+    assert problem in str(error.value) and "\n" not in str(error.value) and error.value.exit_code == 2
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "tls://sched.lan:8786",
+                                     "ws://my-host.example:80", "TCP://h:1"])
+def test_a_well_formed_address_passes(address: str):
+    check_address(address)
+
+
+def test_a_malformed_address_exits_2_at_once_without_a_blocked_exit(tmp_path: Path, fake_model: Path):
+    """Dask's Client, made for a bad address, blocked 20 s at exit and printed an ignored-exception traceback."""
+    result = run_qa("index", str(SEEDS), "--index", str(tmp_path / "ix"), "--model", str(fake_model),
+                    "--cluster", "tcp://127.0.0.1:notaport")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --cluster 'tcp://127.0.0.1:notaport' is not a Dask scheduler address")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr   # no "Exception ignored in Client.__del__"
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.fixture()
+def http_listener():
+    """An HTTP server on 127.0.0.1 (as python -m http.server runs one): it accepts, then waits for a request line."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def lock_is_free(index_dir: Path) -> bool:
+    with open(index_dir / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
+
+def test_a_listener_that_is_not_dask_fails_in_one_line_and_frees_the_lock(
+        http_listener: str, fake_seeds_index: Path, tmp_path: Path, fake_model: Path, monkeypatch):
+    """It hung with no output, holding the index lock (Dask reads its handshake without a timeout)."""
+    monkeypatch.setattr(config, "CLUSTER_CONNECT_SECONDS", 1)
+    index_dir = tmp_path / "ix"
+    shutil.copytree(fake_seeds_index, index_dir)
+    current = (index_dir / "CURRENT").read_text()
+    failure: list[BaseException] = []
+
+    def build_there() -> None:
+        try:
+            Index.build([edited_corpus(tmp_path)], index_dir, model=str(fake_model), cluster=http_listener)
+        except BaseException as error:  # noqa: BLE001
+            failure.append(error)
+
+    builder = threading.Thread(target=build_there, daemon=True)
+    builder.start()
+    builder.join(timeout=120)   # a watchdog only: a hang fails here instead of stalling the run
+    assert not builder.is_alive(), "the build hung on a listener that is not a Dask scheduler"
+    assert isinstance(failure[0], ClusterError), failure
+    message = str(failure[0])
+    assert message.startswith(f"Something listens at {http_listener} but it does not speak Dask's protocol")
+    assert "\n" not in message
+    assert lock_is_free(index_dir)
+    assert (index_dir / "CURRENT").read_text() == current
+
+
+@pytest.mark.xfail(strict=True, reason="needs build_index to call qa.ingest.cluster.reach before it takes the lock "
+                                       "(build.py; see the cluster report): the checkpoint folder is made first today")
+def test_a_cluster_that_cannot_embed_leaves_no_scratch_folder(http_listener: str, fake_seeds_index: Path,
+                                                              tmp_path: Path, fake_model: Path, monkeypatch):
+    monkeypatch.setattr(config, "CLUSTER_CONNECT_SECONDS", 1)
+    index_dir = tmp_path / "ix"
+    shutil.copytree(fake_seeds_index, index_dir)
+    before = sorted(p.name for p in index_dir.iterdir())
+    with pytest.raises(ClusterError):
+        Index.build([edited_corpus(tmp_path)], index_dir, model=str(fake_model), cluster=http_listener)
+    assert sorted(p.name for p in index_dir.iterdir()) == before
+
+
+def test_nothing_listening_fails_at_once_and_a_worker_is_not_a_scheduler(cluster):
+    import socket
+
+    with socket.socket() as probe:   # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with pytest.raises(ClusterError, match=rf"^Cannot reach the Dask scheduler at tcp://127.0.0.1:{free} "
+                                           r"\(Connection refused\)\. Start one with: dask scheduler"):
+        reach(f"tcp://127.0.0.1:{free}")
+    local_cluster, _ = cluster
+    reach(local_cluster.scheduler_address, 5)
+    worker = sorted(local_cluster.workers.values(), key=str)[0].worker_address
+    with pytest.raises(ClusterError, match=r" is a Dask Worker, not a scheduler\. Give the scheduler's address"):
+        reach(worker, 5)

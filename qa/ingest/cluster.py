@@ -9,8 +9,11 @@ local build would make; without an export they load the model with sentence-tran
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 import shutil
+import socket
 import tempfile
 import weakref
 from pathlib import Path
@@ -27,15 +30,125 @@ class ClusterError(QAError):
     """The cluster cannot be reached or cannot embed for this index."""
 
 
+#: The address schemes of Dask's comms that reach another machine (ucx needs ucx-py; inproc is in-process).
+SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def check_address(address: str) -> None:
+    """Raise UsageError unless `address` has the form of a Dask scheduler's address: [SCHEME://]HOST:PORT.
+
+    Only the form is checked (nothing is imported or connected): `reach` says whether a scheduler answers."""
+    problem = _address_problem(address)
+    if problem:
+        raise UsageError(f"--cluster {address!r} is not a Dask scheduler address ({problem}); "
+                         "give the one dask scheduler prints, like tcp://HOST:8786.")
+
+
+def _address_problem(address: str) -> str | None:
+    if not isinstance(address, str) or not address.strip():
+        return "it is empty"
+    if any(c.isspace() or not c.isprintable() for c in address):
+        return "it holds spaces or control characters"
+    scheme, separator, rest = address.partition("://")
+    if not separator:
+        scheme, rest = "tcp", address
+    if scheme.lower() not in SCHEMES:
+        return f"unknown scheme {scheme!r}; use {', '.join(s + '://' for s in SCHEMES)}"
+    if rest.startswith("["):
+        host, bracket, port = rest[1:].partition("]")
+        if not bracket or not port.startswith(":"):
+            return "an IPv6 address is written [ADDRESS]:PORT"
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"{host!r} is not an IPv6 address"
+        port = port[1:]
+    else:
+        host, colon, port = rest.rpartition(":")
+        if not colon:
+            return "no :PORT after the host; a scheduler listens on 8786 unless told otherwise"
+        if not host:
+            return "no host"
+        if ":" in host:
+            return "an IPv6 address is written in brackets: tcp://[ADDRESS]:PORT"
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", host):
+            return f"{host!r} is not a host name or IP address"
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"the port {port!r} is not a number from 1 to 65535"
+    return None
+
+
+def reach(address: str, seconds: float | None = None) -> None:
+    """Raise ClusterError unless a Dask scheduler answers at `address` within `seconds` (default
+    config.CLUSTER_CONNECT_SECONDS): nothing listening, a listener that does not speak Dask's protocol
+    (an HTTP server...) and a Dask process that is not a scheduler each fail in one line, in that time."""
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    limit = float(config.CLUSTER_CONNECT_SECONDS if seconds is None else seconds)
+    start = "Start one with: dask scheduler (and workers with: dask worker ADDRESS)"
+    connected = threading.Event()
+    scheme, separator, rest = address.partition("://")
+    if not separator or scheme.lower() == "tcp":   # whether anything listens, told apart from what answers
+        host, _, port = (rest if separator else address).rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=limit).close()
+        except OSError as error:
+            reason = f"no answer in {limit:g} s" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+            raise ClusterError(f"Cannot reach the Dask scheduler at {address} ({reason}). {start}") from None
+        connected.set()
+    outcome: list[Any] = []
+
+    async def ask() -> Any:
+        # connect() bounds the TCP connection by its timeout but then reads Dask's handshake without one:
+        # the whole exchange is bounded here instead.
+        comm = await connect(address, timeout=limit, **Security().get_connection_args("client"))
+        connected.set()
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def run() -> None:   # in a thread of its own: the caller may be running an event loop already
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(ask(), limit)))
+        except BaseException as error:  # noqa: BLE001 - reported below, in the caller's thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, name="qa-cluster-probe", daemon=True)
+    thread.start()
+    thread.join(limit + 5)   # wait_for ends it after `limit`; the margin only covers a stuck cancellation
+    answer = outcome[0] if outcome else TimeoutError()
+    if isinstance(answer, BaseException) and not connected.is_set():
+        reason = f"no answer in {limit:g} s" if isinstance(answer, TimeoutError) else _first_line(answer)
+        raise ClusterError(f"Cannot reach the Dask scheduler at {address} ({reason}). {start}")
+    if isinstance(answer, BaseException):
+        how = f"no answer in {limit:g} s" if isinstance(answer, TimeoutError) else "it broke off the exchange"
+        raise ClusterError(f"Something listens at {address} but it does not speak Dask's protocol ({how}). "
+                           "Check the scheduler's address and port: dask scheduler prints them.")
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        what = f"is a Dask {kind[:40]}, not a scheduler" if isinstance(kind, str) else "speaks Dask's protocol but is not a scheduler"
+        raise ClusterError(f"{address} {what}. Give the scheduler's address (dask scheduler prints it), not a worker's.")
+
+
 class ClusterEmbedder:
     """An Embedder whose `encode` maps batches of texts over the workers of a Dask cluster."""
 
     def __init__(self, address: str, model: str, onnx_folder: Path | None = None,
                  texts_per_task: int = config.CLUSTER_TEXTS_PER_TASK) -> None:
+        check_address(address)
         try:
             from distributed import Client
         except ImportError:
             raise UsageError("--cluster needs Dask: pip install 'qa[cluster]' (here and on every worker).") from None
+        # Dask's Client waits without end on a listener that accepts and never answers, and a Client that
+        # failed to start blocks 20 s at exit: it is made only once a scheduler has answered.
+        reach(address)
         try:
             self._client = Client(address, timeout=config.CLUSTER_CONNECT_SECONDS, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
