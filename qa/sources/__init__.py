@@ -38,7 +38,8 @@ def read(path: Path, root: Path, limits: ReadLimits | None = None) -> Document:
     except RecursionError:
         raise Unreadable("nested too deeply to read") from None
     except ImportError as error:
-        raise Unreadable(f"its reader's library is missing ({error.name or error}); reinstall qa: make setup") from None
+        raise Unreadable(f"its reader's library is missing ({error.name or first_line(error)}); "
+                         "reinstall qa (make setup, or pip install again)") from None
     except Exception as error:   # the boundary: a library's fault on a hostile file costs this file only
         raise Unreadable(f"not a {path.suffix.lower().lstrip('.')} file qa can read "
                          f"({type(error).__name__}: {first_line(error)})") from None
