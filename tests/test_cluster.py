@@ -133,8 +133,8 @@ def test_a_malformed_address_is_misuse_in_one_line(address: str, problem: str):
     assert problem in str(error.value) and "\n" not in str(error.value) and error.value.exit_code == 2
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "tls://sched.lan:8786",
-                                     "ws://my-host.example:80", "TCP://h:1"])
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786",
+                                     "tls://sched.lan:8786", "ws://my-host.example:80", "TCP://h:1"])
 def test_a_well_formed_address_passes(address: str):
     check_address(address)
 

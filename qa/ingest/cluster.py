@@ -132,8 +132,10 @@ def reach(address: str, seconds: float | None = None) -> None:
                            "Check the scheduler's address and port: dask scheduler prints them.")
     kind = answer.get("type") if isinstance(answer, dict) else None
     if kind != "Scheduler":
-        what = f"is a Dask {kind[:40]}, not a scheduler" if isinstance(kind, str) else "speaks Dask's protocol but is not a scheduler"
-        raise ClusterError(f"{address} {what}. Give the scheduler's address (dask scheduler prints it), not a worker's.")
+        what = (f"is a Dask {kind[:40]}, not a scheduler" if isinstance(kind, str)
+                else "speaks Dask's protocol but is not a scheduler")
+        raise ClusterError(f"{address} {what}. Give the scheduler's address (dask scheduler prints it), "
+                           "not a worker's.")
 
 
 class ClusterEmbedder:

@@ -100,12 +100,12 @@ class BuildLock:
                 raise UsageError(f"{lock} is a symbolic link, not qa's lock file; qa does not follow it. "
                                  "Remove the link, then run this again.") from None
             if error.errno == errno.EISDIR:
-                raise UsageError(f"{lock} is not a file qa made; move it out of the index folder, then run this again.") from None
+                raise UsageError(_not_qas(lock)) from None
             raise QAError(f"Cannot write the index at {self.index_dir}: {error.strerror or error}. "
                           "Choose another folder with --index DIR.") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):   # a folder, a pipe or a device named .lock
+        if not stat.S_ISREG(os.fstat(fd).st_mode):   # a pipe or a device named .lock
             os.close(fd)
-            raise UsageError(f"{lock} is not a file qa made; move it out of the index folder, then run this again.")
+            raise UsageError(_not_qas(lock))
         self._handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -126,6 +126,10 @@ class BuildLock:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._handle, fcntl.LOCK_UN)
         self._handle.close()
+
+
+def _not_qas(lock: Path) -> str:
+    return f"{lock} is not a file qa made; move it out of the index folder, then run this again."
 
 
 def clean_leftovers(index_dir: Path, keep: str | None = None) -> None:
@@ -223,7 +227,8 @@ def write_error(error: OSError | sqlite3.Error, index_dir: Path) -> QAError:
     the file and the reason. Either way the current generation is untouched."""
     full = (
         (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT))
-        or (isinstance(error, OSError) and error.errno is None and " requested and " in str(error))  # numpy's short write
+        # numpy's short write: "576416 requested and 528320 written", no errno
+        or (isinstance(error, OSError) and error.errno is None and " requested and " in str(error))
         or (isinstance(error, sqlite3.Error) and (getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL
                                                   or "disk is full" in str(error)))
     )
