@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from qa import Index
+from qa.citation import Citation
+from qa.search.collapse import collapse
 from qa.ui.show import show
 from tests.conftest import SEEDS, run_qa
 from tests.fixtures.make import report_docx, report_pdf, scanned_pdf
@@ -112,6 +115,140 @@ def test_show_refuses_what_is_not_a_citation_and_what_is_not_indexed(built):
     assert unknown.returncode == 1 and "not in the index" in unknown.stderr
     no_page = run_qa("show", "report.pdf p. ii", "--index", str(index_dir))      # the broken page
     assert no_page.returncode == 1 and no_page.stderr.count("\n") == 1
+
+
+#: Questions over the mixed folder whose top three hits reach every format.
+QUESTIONS = [
+    "Where do tawny owls stay all year?",
+    "How long did each night walk last?",
+    "Why do farmers keep wide margins of tall grass?",
+    "Where do long-eared owls roost?",
+    "What do little owls do when alarmed?",
+    "How many barn owl nests did the survey count?",
+    "À quelle heure ouvre le café Chez Hibou à Montréal ?",
+]
+
+
+#: No COLUMNS: output that is not a terminal is not wrapped, so each shown line is one line.
+UNWRAPPED: dict[str, str | None] = {"COLUMNS": None}
+
+
+def _cited_lines(stdout: str) -> str:
+    """The lines `qa show` marks as cited (`>`), without their numbers."""
+    return "\n".join(line.partition(" |")[2][1:] for line in stdout.splitlines() if line.startswith(">"))
+
+
+def test_every_top3_citation_opens_with_show_and_shows_its_answer(built):
+    """Each citation `qa ask --json` prints (as JSON has it, and with ", answer under § ..." as the terminal
+    prints it) opens with `qa show`, and the lines show marks hold the hit's answering sentence."""
+    index_dir, _ = built
+    files, answered = set(), 0
+    for question in QUESTIONS:
+        result = run_qa("ask", question, "--index", str(index_dir), "--json", "-k", "3")
+        assert result.returncode == 0, result.stderr
+        for hit in json.loads(result.stdout)["results"]:
+            files.add(hit["file"])
+            citations = [hit["citation"]]
+            if hit["answer_heading"]:
+                citations.append(str(replace(Citation.parse(hit["citation"]), answer_heading=hit["answer_heading"])))
+            for citation in citations:
+                shown = run_qa("show", citation, "--index", str(index_dir), "--context", "0", env=UNWRAPPED)
+                assert shown.returncode == 0, (citation, shown.stderr)
+                cited = _cited_lines(shown.stdout)
+                if hit["answer_start"] is not None:
+                    answer = hit["text"][hit["answer_start"] - hit["start"] : hit["answer_end"] - hit["start"]]
+                    for line in answer.replace("\r", "\n").split("\n"):
+                        assert line.strip() in cited, (question, citation, line)
+                    answered += 1
+                else:
+                    assert hit["text"].replace("\r", "\n").split("\n")[0].strip() in cited, (question, citation)
+    assert files == {"article.html", "cafe.html", "report.pdf", "survey.docx", "notes.md", "mac.txt", "sub/news.txt"}
+    assert answered >= 15
+
+
+def test_show_of_a_huge_line_number_is_one_line(built):
+    index_dir, _ = built
+    for citation in ("mac.txt:" + "9" * 5000, "mac.txt:1-" + "9" * 5000, "survey.docx ¶ " + "7" * 5000):
+        result = run_qa("show", citation, "--index", str(index_dir))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr[-300:]
+        assert "in the index" in result.stderr and len(result.stderr) < 400
+
+
+def two_page_pdf(texts: list[str], prefix: str = "A ") -> bytes:
+    """A PDF of one paragraph a page, no running header, pages labelled `prefix`1, `prefix`2..."""
+    import io
+
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in texts:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(pdf.output()))))
+    writer.set_page_label(0, len(texts) - 1, style="/D", prefix=prefix, start=1)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+KESTRELS = ["Kestrels hover over the verge before they drop onto a vole.",
+            "The vole season peaks in late summer when kestrels feed their young."]
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory: pytest.TempPathFactory, fake_model: Path) -> Path:
+    """Files whose names hold the citations' own separators, and page labels with a space."""
+    docs = tmp_path_factory.mktemp("awkward") / "docs"
+    docs.mkdir()
+    (docs / "kestrel p. 2.pdf").write_bytes(two_page_pdf(KESTRELS))
+    (docs / "minutes § 4.docx").write_bytes(report_docx())
+    (docs / "notes p. 3.txt").write_text("Merlins chase pipits low over the moor.\nThey nest on the ground.\n",
+                                         encoding="utf-8")
+    shutil.copy(FIXTURES / "article.html", docs / "owls § 2:39.html")
+    index_dir = docs.parent / "ix"
+    result = run_qa("index", str(docs), "--index", str(index_dir), "--model", str(fake_model))
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
+def test_a_file_name_holding_p_or_section_sign_is_cited_and_opens(awkward: Path):
+    index = Index.open(awkward)
+    passages = index.stored.all_passages()
+    assert {p.file for p in passages} == {"kestrel p. 2.pdf", "minutes § 4.docx", "notes p. 3.txt", "owls § 2:39.html"}
+    for passage in passages:
+        for citation in (passage.citation, index.source_path(passage.file) + passage.locator):
+            shown = show(index, citation, context=0)
+            assert shown.file == passage.file
+            assert shown.start <= passage.start and passage.end <= shown.end, citation
+    cited = {p.citation for p in passages}
+    assert {'kestrel p. 2.pdf p. "A 1"', "notes p. 3.txt:1-2", "minutes § 4.docx § Methods > Night walks ¶ 1",
+            "owls § 2:39.html:39 § Barn owls return to the valley"} <= cited
+    for citation in ("notes p. 3.txt:1-2", "minutes § 4.docx § Methods > Night walks ¶ 1"):
+        result = run_qa("show", citation, "--index", str(awkward), "--context", "0", env=UNWRAPPED)
+        assert result.returncode == 0, result.stderr
+    assert "Merlins chase pipits" in run_qa("show", "notes p. 3.txt:1", "--index", str(awkward)).stdout
+    assert "Each walk lasted two hours." in _cited_lines(
+        run_qa("show", "minutes § 4.docx § Methods > Night walks ¶ 1", "--index", str(awkward), env=UNWRAPPED).stdout)
+
+
+def test_a_hit_over_two_pages_is_cited_by_both_and_show_opens_them(awkward: Path):
+    """Two passages on pages "A 1" and "A 2" that touch are one hit: cited by the range, not its first page."""
+    index = Index.open(awkward)
+    rows = [row for row, p in enumerate(index.stored.all_passages()) if p.file == "kestrel p. 2.pdf"]
+    assert len(rows) == 2
+    hit = collapse([(rows[1], 1.0), (rows[0], 0.5)], 3, None, index.stored)[0].passage
+    assert hit.citation == 'kestrel p. 2.pdf p. "A 1"-"A 2"'
+    shown = show(index, hit.citation, context=0)
+    assert KESTRELS[1] in shown.text[shown.start : shown.end] and KESTRELS[0] in shown.text[shown.start : shown.end]
+    # Through the command line: a question both pages answer is one hit, and its citation opens both.
+    result = run_qa("ask", "kestrels vole", "--index", str(awkward), "--json", "--mode", "bm25", "-k", "3")
+    top = json.loads(result.stdout)["results"][0]
+    assert top["citation"].endswith('/kestrel p. 2.pdf p. "A 1"-"A 2"')
+    printed = run_qa("show", top["citation"], "--index", str(awkward), "--context", "0", env=UNWRAPPED)
+    assert printed.returncode == 0, printed.stderr
+    assert KESTRELS[0] in _cited_lines(printed.stdout) and KESTRELS[1] in _cited_lines(printed.stdout)
 
 
 def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path, fake_model: Path):
