@@ -85,8 +85,11 @@ def reach(address: str, seconds: float | None = None) -> None:
     import asyncio
     import threading
 
-    from distributed.comm import connect
-    from distributed.security import Security
+    try:
+        from distributed.comm import connect
+        from distributed.security import Security
+    except ImportError:
+        raise UsageError("--cluster needs Dask: pip install 'qa[cluster]' (here and on every worker).") from None
 
     limit = float(config.CLUSTER_CONNECT_SECONDS if seconds is None else seconds)
     start = "Start one with: dask scheduler (and workers with: dask worker ADDRESS)"
