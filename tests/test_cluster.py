@@ -204,8 +204,6 @@ def test_a_listener_that_is_not_dask_fails_in_one_line_and_frees_the_lock(
     assert (index_dir / "CURRENT").read_text() == current
 
 
-@pytest.mark.xfail(strict=True, reason="needs build_index to call qa.ingest.cluster.reach before it takes the lock "
-                                       "(build.py; see the cluster report): the checkpoint folder is made first today")
 def test_a_cluster_that_cannot_embed_leaves_no_scratch_folder(http_listener: str, fake_seeds_index: Path,
                                                               tmp_path: Path, fake_model: Path, monkeypatch):
     monkeypatch.setattr(config, "CLUSTER_CONNECT_SECONDS", 1)

@@ -6,6 +6,7 @@ import bisect
 import os
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from qa.ingest.split import Passage, TokenCounter, sentence_spans, split_documen
 from qa.store.ownership import claim, remove_owned, reuse_or_make_owned_folder
 from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
 from qa.store.generation import (
-    KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_generation,
+    KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_error, write_generation,
 )
 
 #: progress(stage, done, total): stage "reading" or "splitting" (files), "embedding" (passages); "exporting the
@@ -82,6 +83,11 @@ def build_index(
     started = time.perf_counter()
     if quantization not in config.QUANTIZATIONS:
         raise UsageError(f"Unknown quantization {quantization!r}; choose one of {', '.join(config.QUANTIZATIONS)}.")
+    if cluster:
+        from qa.ingest.cluster import check_address, reach
+
+        check_address(cluster)   # malformed: misuse, at once
+        reach(cluster)           # nothing there, or not a Dask scheduler: one line within the connect timeout
     existing = [p for p in paths if p.exists()]
     if not existing:
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
@@ -95,7 +101,10 @@ def build_index(
         if build.report.up_to_date:
             remove_owned(build.checkpoint, claim(index_dir))   # nothing left to resume
         else:
-            build.embed_and_write()
+            try:
+                build.embed_and_write()
+            except (OSError, sqlite3.Error) as error:   # a full disk, in the scratch space too: one line
+                raise write_error(error, index_dir) from None
     build.report.seconds = time.perf_counter() - started
     return build.report
 
@@ -202,7 +211,7 @@ class Build:
             self._progress("splitting", number, len(self.documents))
             passages = split_document(document, self.counter, max_tokens, self.settings.overlap)
             self.sources.append(SourceFile(document.name, document.sha256, document.size,
-                                           document.path.stat().st_mtime_ns, len(self.passages), len(passages)))
+                                           document.mtime_ns, len(self.passages), len(passages)))
             sentences = document_sentences(document)
             for passage, (heading, bm25_context) in zip(passages, passage_contexts(document, passages, self.counter,
                                                                                     self.settings)):

@@ -25,6 +25,7 @@ def read(path: Path, root: Path, limits: ReadLimits | None = None) -> Document:
     Time and memory are bounded by the worker process it runs in (qa/sources/pool.py)."""
     limits = limits or ReadLimits.current()
     try:
+        mtime_ns = path.stat().st_mtime_ns      # before reading: an edit while it is read shows as a change
         data = read_bytes(path, limits.file_mb)
         module = reader(path.suffix)
         extracted: Extracted = module.read(data, limits)
@@ -60,6 +61,7 @@ def read(path: Path, root: Path, limits: ReadLimits | None = None) -> Document:
         kind=module.__name__.rsplit(".", 1)[-1],
         regions=extracted.regions,
         notes=extracted.notes,
+        mtime_ns=mtime_ns,
     )
 
 

@@ -83,6 +83,7 @@ class Document:
     kind: str = "text"         # the reader's name: text, markdown, html, pdf, docx
     regions: list[Region] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mtime_ns: int = 0          # when it was read (0: unknown); a later change makes the index stale
 
     def __post_init__(self) -> None:
         self._line_starts: list[int] | None = None

@@ -221,7 +221,7 @@ def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
             _say(f"error: {error}")
 
     _say(f"Watching {', '.join(map(str, plan.paths))} for changes; Ctrl-C stops.")
-    watch_paths(plan.paths, index_dir, update)
+    watch_paths(plan.paths, index_dir, update, say=_say)
     _say("Stopped watching.")
 
 
