@@ -480,3 +480,54 @@ def test_watch_of_a_path_the_index_does_not_cover_is_refused(tmp_path: Path, fak
     assert result.returncode == 2 and "--add" in result.stderr, result.stderr
     result = run_qa("serve", "--index", str(fake_seeds_index), "--watch", str(tmp_path / "gone"), "--port", "0")
     assert result.returncode == 2 and "does not exist" in result.stderr, result.stderr
+
+
+def test_requests_during_rebuilds_get_whole_answers_from_one_generation(tmp_path: Path, fake_model: Path) -> None:
+    """Rebuilds that shift every row (a file that sorts first comes and goes) while 8 clients ask: each
+    answer is the one the old or the new generation gives, never a mixture and never an error."""
+    from qa import Index
+
+    corpus, index_dir = _corpus(tmp_path / "docs"), tmp_path / "index"
+    first = corpus / "000_first.txt"
+    Index.build([corpus], index_dir, model=str(fake_model))
+    asks = [{"question": q, "k": 4, "mode": mode} for q in ("digital governance cooperation", "forum in Latin America")
+            for mode in ("hybrid", "dense", "bm25")]
+    served = Served("--index", str(index_dir))
+    try:
+        with served.client() as client:
+            without = [client.post("/ask", json=a).json() for a in asks]
+            first.write_text("Digital governance forum notes. " * 40 + "\n\nLatin America cooperation. " * 40 + "\n")
+            Index.build([corpus], index_dir, model=str(fake_model))
+            with_first = [client.post("/ask", json=a).json() for a in asks]
+            assert without != with_first
+        stop = threading.Event()
+        seen: list[tuple[int, int, dict]] = []
+
+        def ask(worker: int) -> None:
+            with served.client() as client:
+                count = 0
+                while not stop.is_set() or count < 3:
+                    position = (worker + count) % len(asks)
+                    response = client.post("/ask", json=asks[position])
+                    seen.append((position, response.status_code, response.json()))
+                    count += 1
+
+        threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        try:
+            for round_ in range(4):
+                first.unlink() if round_ % 2 == 0 else first.write_text(
+                    "Digital governance forum notes. " * 40 + "\n\nLatin America cooperation. " * 40 + "\n")
+                Index.build([corpus], index_dir, model=str(fake_model))
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(300)
+    finally:
+        assert served.stop() == 0
+    assert len(seen) >= 8 * 3
+    for position, status, answer in seen:
+        assert status == 200, answer
+        assert answer in (without[position], with_first[position])
+    assert "Traceback" not in served.stderr()
