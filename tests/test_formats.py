@@ -207,6 +207,10 @@ def awkward(tmp_path_factory: pytest.TempPathFactory, fake_model: Path) -> Path:
     (docs / "notes p. 3.txt").write_text("Merlins chase pipits low over the moor.\nThey nest on the ground.\n",
                                          encoding="utf-8")
     shutil.copy(FIXTURES / "article.html", docs / "owls § 2:39.html")
+    sections = "".join(f"<h2>Falcon {i}</h2>\n<p>" + f"Falcons of kind {i} stoop on pigeons above the cliffs. " * 12
+                       + "</p>\n" for i in range(4))
+    (docs / "falcons.html").write_text(f"<html><head><title>Falcons</title></head><body><main>\n<h1>Falcons</h1>\n"
+                                       f"{sections}</main></body></html>\n", encoding="utf-8")
     index_dir = docs.parent / "ix"
     result = run_qa("index", str(docs), "--index", str(index_dir), "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
@@ -216,7 +220,8 @@ def awkward(tmp_path_factory: pytest.TempPathFactory, fake_model: Path) -> Path:
 def test_a_file_name_holding_p_or_section_sign_is_cited_and_opens(awkward: Path):
     index = Index.open(awkward)
     passages = index.stored.all_passages()
-    assert {p.file for p in passages} == {"kestrel p. 2.pdf", "minutes § 4.docx", "notes p. 3.txt", "owls § 2:39.html"}
+    assert {p.file for p in passages} == {"kestrel p. 2.pdf", "minutes § 4.docx", "notes p. 3.txt", "owls § 2:39.html",
+                                          "falcons.html"}
     for passage in passages:
         for citation in (passage.citation, index.source_path(passage.file) + passage.locator):
             shown = show(index, citation, context=0)
@@ -251,6 +256,32 @@ def test_a_hit_over_two_pages_is_cited_by_both_and_show_opens_them(awkward: Path
     assert KESTRELS[0] in _cited_lines(printed.stdout) and KESTRELS[1] in _cited_lines(printed.stdout)
 
 
+def test_a_hit_over_two_docx_sections_is_cited_by_both_and_show_opens_them(awkward: Path):
+    """Methods ¶ 1 and Methods > Night walks ¶ 1 touch: one hit, cited from the first to the second section."""
+    index = Index.open(awkward)
+    rows = {p.heading: row for row, p in enumerate(index.stored.all_passages()) if p.file == "minutes § 4.docx"}
+    ranking = [(rows["Methods > Night walks"], 1.0), (rows["Methods"], 0.5)]
+    hit = collapse(ranking, 3, None, index.stored)[0].passage
+    assert hit.citation == "minutes § 4.docx § Methods ¶ 1 to § Methods > Night walks ¶ 1"
+    shown = show(index, hit.citation, context=0)
+    cited = shown.text[shown.start : shown.end]
+    assert "Volunteers walked fixed routes at dusk." in cited and "Calls were logged with the time" in cited
+    assert "The counts per species" not in cited
+
+
+def test_a_hit_over_later_html_blocks_is_cited_by_their_source_lines_and_show_opens_them(awkward: Path):
+    index = Index.open(awkward)
+    found = [(row, p) for row, p in enumerate(index.stored.all_passages()) if p.file == "falcons.html"]
+    (one, first), (two, second) = next(
+        (a, b) for a, b in zip(found, found[1:]) if a[1].source_line != b[1].source_line)
+    hit = collapse([(two, 1.0), (one, 0.5)], 3, None, index.stored)[0].passage
+    assert hit.citation == f"falcons.html:{first.source_line}-{second.source_line} § {first.heading.split(' > ')[-1]}"
+    shown = show(index, hit.citation, context=0)
+    assert shown.start <= first.start and second.end <= shown.end
+    alone = show(index, first.citation, context=0)          # its first passage alone does not reach the second
+    assert alone.end < second.end
+
+
 def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path, fake_model: Path):
     """Every block of a minified page is on line 1: the citation's heading says which one it is."""
     sections = "".join(f"<h2>Part {i}</h2><p>" + f"Owls of kind {i} nest in old barns and hunt voles at night. " * 8
@@ -266,6 +297,8 @@ def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path
     shown = show(index, index.source_path(later[0].file) + later[0].locator, context=0)
     assert shown.start <= later[0].start and later[0].end <= shown.end
     assert "Owls of kind 1" not in shown.text[shown.start : shown.end]
+    printed = "\n".join(line for _, _, line in shown.lines())
+    assert "Owls of kind 4" in printed and "Owls of kind 3" not in printed and "Owls of kind 1" not in printed
 
 
 def test_a_hit_names_the_section_of_its_answer_when_the_passage_starts_in_another(tmp_path: Path):

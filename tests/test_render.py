@@ -56,3 +56,23 @@ def test_json_keeps_the_exact_text():
 def test_terminal_safe_keeps_ordinary_text():
     text = "Línea uno\n数字经济 — “quoted” 50%\ttab"
     assert terminal_safe(text) == "Línea uno\n数字经济 — “quoted” 50%    tab"
+
+
+def test_the_printed_citation_parses_back_as_the_hit_s_own():
+    """What the terminal prints after the rank, ", answer under § ..." included, is the hit's citation:
+    `qa show` parses it back to the same record, even with a label and headings that need quoting."""
+    from qa.citation import Citation
+
+    cases = [
+        (Passage("a § b.pdf", 0, 9, 1, 1, "Owls hunt", page=3, page_label="A 1"), None),
+        (Passage("p.html", 0, 9, 1, 1, "Owls hunt", heading="Top > Fees ¶ 2", source_line=40), "Costs \x1b[2J"),
+        (Passage("s.docx", 0, 9, 1, 1, "Owls hunt", heading="Methods", paragraph=5, last_heading="Results",
+                 last_paragraph=1), None),
+    ]
+    for passage, answer_heading in cases:
+        hit = Hit(1, 0.5, "hybrid", passage, "docs/" + passage.file, answer_start=0, answer_end=9,
+                  answer_heading=answer_heading)
+        out = render([hit], "owls", terminal=False)
+        printed = out.splitlines()[0].split("1. ", 1)[1].rsplit("  score", 1)[0]
+        assert printed == hit.answer_citation
+        assert Citation.parse(printed, [hit.path]) == passage.cite(hit.path, answer_heading)
