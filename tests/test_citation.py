@@ -37,7 +37,7 @@ CITATIONS = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(CITATIONS, st.lists(NAME, max_size=4))
 def test_every_citation_round_trips(citation: Citation, others: list[str]):
     """parse(str(c)) == c, whatever the file is called and whatever its headings and labels hold, beside
