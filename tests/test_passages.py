@@ -162,3 +162,26 @@ def test_html_passages_run_on_across_headings_and_cite_where_they_start(tmp_path
 ])
 def test_real_lines_with_junk_words_are_kept(line):
     assert not is_junk(line)
+
+
+def test_a_sentence_of_megabytes_is_cut_before_it_is_counted():
+    """A 10 MB line without a full stop was tokenized whole (gigabytes of memory): it is cut at spaces into
+    pieces of at most LONG_SENTENCE_CHARS before counting, and still covered exactly by the passages."""
+    from qa.ingest import split
+
+    text = " ".join(f"word{i % 97}" for i in range(12_000))            # ~80,000 characters, one "sentence"
+    counted: list[int] = []
+
+    class Counting:
+        def count(self, texts: list[str]) -> list[int]:
+            counted.extend(len(t) for t in texts)
+            return COUNTER.count(texts)
+
+        def offsets(self, text: str) -> list[tuple[int, int]]:
+            return COUNTER.offsets(text)
+
+    passages = split_document(_document(text), Counting(), 60, 0)
+    assert counted and max(counted) <= split.LONG_SENTENCE_CHARS
+    assert all(p.text == text[p.start:p.end] for p in passages)
+    covered = "".join(text[p.start:p.end] for p in passages).replace(" ", "")
+    assert covered == text.replace(" ", "")

@@ -155,7 +155,7 @@ def split_document(
     text = document.text
     passages: list[Passage] = []
     for block in _blocks(document.paragraphs):
-        sentences = [span for p in block for span in sentence_spans(text, p.start, p.end)]
+        sentences = [span for p in block for span in _bounded(text, sentence_spans(text, p.start, p.end))]
         counts = counter.count([text[s:e] for s, e in sentences]) if sentences else []
         units: list[tuple[int, int, int]] = []
         for (s, e), n in zip(sentences, counts):
@@ -166,6 +166,26 @@ def split_document(
         for s, e in _pack(units, max_tokens, overlap):
             passages.append(_passage(document, s, e))
     return passages
+
+
+#: A "sentence" longer than this (a 10 MB line without a full stop) is cut at a space before its word pieces
+#: are counted: tokenizing it whole took gigabytes. Far above any passage (200 word pieces).
+LONG_SENTENCE_CHARS = 10_000
+
+
+def _bounded(text: str, spans: list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
+    """The sentence spans, each longer than LONG_SENTENCE_CHARS cut into pieces at spaces where it can be."""
+    for start, end in spans:
+        while end - start > LONG_SENTENCE_CHARS:
+            cut = text.rfind(" ", start + LONG_SENTENCE_CHARS // 2, start + LONG_SENTENCE_CHARS)
+            cut = cut if cut > start else start + LONG_SENTENCE_CHARS
+            first, last = _trim(text, start, cut)
+            if first < last:
+                yield first, last
+            start = cut
+        first, last = _trim(text, start, end)
+        if first < last:
+            yield first, last
 
 
 def _blocks(paragraphs: list[Paragraph]) -> Iterable[list[Paragraph]]:
