@@ -1,0 +1,143 @@
+"""`qa serve` latency, throughput and memory: `python tests/bench/serve_latency.py [--index DIR] [options]`.
+
+Starts the real `qa serve --port 0` on 127.0.0.1 (over DIR, or over seeds/ indexed with the default model
+into a temporary folder), asks it the questions of tests/questions.jsonl over HTTP with keep-alive (httpx),
+and prints:
+
+- sequential latency of POST /ask, HTTP round trip included: p50 and p95 in ms (target: p50 <= 30 ms on the
+  seeds, <= 45 ms on the Python docs);
+- throughput with 8 concurrent clients (each its own connection), requests per second, all answered 200;
+- the server's resident memory after --warm-requests (1,000) and after --memory-requests (100,000) in all,
+  and the growth between them (target: under 5 %).
+
+The load average is printed before and after: the numbers mean little on a busy machine. The 100,000
+requests take a while (about a quarter of an hour at 10 ms each); `--memory-requests 5000` gives a quick run.
+Stops the server (SIGTERM) whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import httpx  # noqa: E402
+
+QUESTIONS = [json.loads(line)["question"] for line in (REPO / "tests" / "questions.jsonl").open() if line.strip()]
+
+
+def start(index: Path) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "qa.ui.cli", "serve", "--index", str(index), "--port", "0"],
+                               cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r" on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            threading.Thread(target=process.stderr.read, daemon=True).start()   # keep the pipe drained
+            return process, found.group(1)
+        print(line, end="", file=sys.stderr)
+    raise SystemExit(f"qa serve did not start (exit {process.wait()})")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ask(client: httpx.Client, n: int) -> float:
+    began = time.perf_counter()
+    response = client.post("/ask", json={"question": QUESTIONS[n % len(QUESTIONS)]})
+    elapsed = time.perf_counter() - began
+    if response.status_code != 200:
+        raise SystemExit(f"/ask answered {response.status_code}: {response.text[:200]}")
+    return elapsed
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument("--index", type=Path, help="index to serve (default: seeds/ indexed into a temporary folder)")
+    options.add_argument("--sequential", type=int, default=500, help="timed sequential requests (default 500)")
+    options.add_argument("--concurrent", type=int, default=800, help="requests over 8 clients (default 800)")
+    options.add_argument("--clients", type=int, default=8)
+    options.add_argument("--warm-requests", type=int, default=1000, help="requests before the first memory reading")
+    options.add_argument("--memory-requests", type=int, default=100_000, help="requests in all before the second")
+    args = options.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        index = args.index
+        if index is None:
+            from qa import Index
+
+            index = Path(scratch) / "seeds-index"
+            print("indexing seeds/ ...", file=sys.stderr)
+            Index.build([REPO / "seeds"], index)
+        print(f"load average at start: {load()}")
+        process, url = start(index)
+        try:
+            with httpx.Client(base_url=url, timeout=120) as client:
+                for n in range(20):
+                    ask(client, n)
+                times = sorted(ask(client, n) * 1000 for n in range(args.sequential))
+            p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
+            print(f"sequential /ask ({args.sequential} requests, {index}): p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+                  f"max {times[-1]:.1f} ms")
+
+            def client_run(worker: int) -> int:
+                with httpx.Client(base_url=url, timeout=120) as own:
+                    share = range(worker, args.concurrent, args.clients)
+                    for n in share:
+                        ask(own, n)
+                    return len(share)
+
+            began = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                answered = sum(pool.map(client_run, range(args.clients)))
+            seconds = time.perf_counter() - began
+            print(f"{args.clients} concurrent clients: {answered}/{args.concurrent} answered, "
+                  f"{answered / seconds:.1f} requests/s ({seconds:.1f} s)")
+
+            done = 20 + args.sequential + args.concurrent
+            with httpx.Client(base_url=url, timeout=120) as client:
+                while done < args.warm_requests:
+                    ask(client, done)
+                    done += 1
+                first = rss_mb(process.pid)
+                print(f"memory after {done:,} requests: {first:.1f} MB", flush=True)
+                began = time.perf_counter()
+                while done < args.memory_requests:
+                    ask(client, done)
+                    done += 1
+                    if done % 10_000 == 0:
+                        print(f"  {done:,} requests, {rss_mb(process.pid):.1f} MB, load {load()}", flush=True)
+                last = rss_mb(process.pid)
+            print(f"memory after {done:,} requests: {last:.1f} MB ({(last - first) / first * 100:+.1f} %; "
+                  f"{time.perf_counter() - began:.0f} s)")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(60)
+        print(f"server exit code {code}; load average at end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
