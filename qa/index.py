@@ -281,7 +281,7 @@ class Index:
             # The verdict reads a fixed depth of the rankings, never the k hits: -k cannot change it.
             vector = vectors[position] if vectors is not None else None
             evidence = sparse if mode != "dense" else self.stored.bm25.top(question, self.search_settings.depth)
-            verdict = verdict_for(question, vector, Candidates.of(mode, dense, evidence, self.search_settings),
+            verdict = verdict_for(query, vector, Candidates.of(mode, dense, evidence, self.search_settings),
                                   self.stored)
             answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored),
                                   verdict.answered, verdict.similarity, verdict))

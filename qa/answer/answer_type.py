@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import re
 
-#: Answer types, in the order they are tried: the first whose question pattern matches wins.
+#: A question that asks for a way to do something ("how do I ...", "how can I ...", "how to ...", "is there a
+#: way to ...", "what is the best way to ..."): its answer is a method, whatever else it says ("how do I
+#: measure how long my code takes", "how do I find out how often an item occurs"), so it asks for no
+#: particular kind of answer. Tried after the contact types: "how can I contact them" still wants a contact.
+_METHOD = (r"^\W*(how (do|does|can|could|should|would|might|must|may) (i|we|you|one|people|someone|my|our)\b"
+           r"|how to\b|is there (a|any) (way|function|method|module|option|setting)\b"
+           r"|(what|which) (is|are|'s) (the|a) (best|easiest|simplest|right|proper|recommended|correct|fastest|quickest) "
+           r"(way|method|function|module|option)\b|what'?s the (best|easiest|simplest|right|proper) way\b)")
+
+#: Answer types, in the order they are tried: the first whose question pattern matches wins ("method" stands
+#: for no particular kind: `asked_type` gives None for it). "What is the default X" asks for a value of any
+#: kind (a clock, a mode, a string, a number), so "default" is not among the number words.
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
     ("e-mail address", r"\be-?mail\b"),
     ("web address", r"\b(website|web site|web address|homepage|url|link) (of|for)\b|\bwhich (website|site)\b"),
     ("contact", r"\b(contact|phone|telephone|get in touch)\b"),
+    ("method", _METHOD),
     ("date", r"^\W*when (did|was|were|will|had|has|have)\b|\b(what|which|in what|in which) (year|date|month|day)\b"
              r"|\bon what (date|day)\b|\bsince when\b|\bhow long ago\b"),
     ("number", r"\bhow (many|much|long|large|big|old|far|fast|often|tall|high|heavy|deep|wide)\b"
                r"|\b(what|which) (is|was|were|are|will be)( the)? (value|number|amount|size|total|percentage|share|rate"
-               r"|cost|price|population|volume|figure|count|length|limit|period|default|maximum|minimum|speed)\b"
+               r"|cost|price|population|volume|figure|count|length|limit|period|maximum|minimum|speed)\b"
                r"|\bwhat percentage\b|\bhow much\b"),
     ("person", r"^\W*who(m|se)?\b|\b(which|what) (person|people|minister|president|official|author|director|chair"
                r"|maintainer|inventor|founder)\b"),
@@ -61,7 +73,7 @@ def asked_type(question: str) -> str | None:
     """The kind of answer `question` asks for, or None when it asks for no particular kind."""
     for kind, pattern in _ASKS:
         if pattern.search(question):
-            return kind
+            return None if kind == "method" else kind
     return None
 
 
@@ -96,7 +108,7 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[^\W_]+", text.lower()))
 
 
-TYPES = tuple(kind for kind, _ in _ASKS)
+TYPES = tuple(kind for kind, _ in _ASKS if kind != "method")
 
 _AUXILIARY = r"(?:did|does|do|are|is|were|was|has|have|had|will|would|can|could|should|must|may)"
 #: "how many vaccine doses did ..." counts doses (the word before the verb); "how many volunteers restored ..." volunteers.
@@ -106,6 +118,7 @@ _ASKS_MONEY = re.compile(r"\bhow much (money\b|.*\b(cost|costs|invest|invested|s
                          r"|\b(value|price|cost) of\b", re.IGNORECASE)
 _ASKS_PERCENT = re.compile(r"\bhow much (did|has|have|does|will) .*\b(grow|increase|rise|fall|decline|drop|expand|shrink)\b"
                            r"|\b(percentage|growth rate|per ?cent)\b", re.IGNORECASE)
+_ASKS_METHOD = re.compile(_METHOD, re.IGNORECASE)
 _MONEY = re.compile(r"[$€£¥]|\b(yuan|renminbi|rmb|dollars?|usd|euros?|pounds?|reais|real|pesos?)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
 
@@ -113,6 +126,8 @@ _PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
 def asked_unit(question: str) -> tuple[str, str | None] | None:
     """What an amount question counts: ("count", "doses") for "how many doses ...", ("money", None) for
     "how much did it cost", ("percent", None) for "how much did trade grow"; None for other questions."""
+    if _ASKS_METHOD.search(question):   # "how do I count how many ..." asks for a way, not an amount
+        return None
     if _ASKS_PERCENT.search(question):
         return ("percent", None)
     if _ASKS_MONEY.search(question):

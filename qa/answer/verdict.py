@@ -30,13 +30,12 @@ from typing import Any
 import numpy as np
 
 from qa import config
-from qa.answer.answer_type import asked_type, asked_unit, holds, holds_unit
-from qa.search.bm25 import STOP_WORDS, tokenize
+from qa.answer.answer_type import holds, holds_unit
 from qa.errors import QAError
 from qa.ingest.split import Passage, nearest_heading, sentence_spans
+from qa.query import Query
+from qa.search.bm25 import STOP_WORDS, tokenize
 from qa.search.fusion import fuse
-
-#: The weights, written by tests/bench/fit_verdict.py.
 from qa.search.hits import Hit
 
 #: The weights, written by tests/bench/fit_verdict.py.
@@ -51,12 +50,16 @@ TYPE_SENTENCES = 3
 NEARBY_PASSAGES = 2
 #: Top passages of each ranking compared for agreement.
 AGREEMENT_DEPTH = 5
+#: The question's names weigh by their rarity, and their total counts as at least this much: a name that the
+#: documents use nearly everywhere ("Python" in the Python docs, "China" in news about China) is no evidence
+#: that a passage without it is off the subject, however alone it is in the question.
+NAMES_WEIGHT_FLOOR = 1.0
 
 #: Words that shape a question but say nothing about its subject.
 QUESTION_WORDS = frozenset(
     """how many much what which who whom whose when where why does do did is are was were can could
     should would will i me my we our you your there get use using make give tell find called mean
-    kind type way ways""".split()
+    kind type way ways like e.g eg""".split()   # "like", "e.g.": they introduce an example, not a subject
 )
 
 SIGNALS: dict[str, str] = {
@@ -69,8 +72,11 @@ SIGNALS: dict[str, str] = {
     "rankings_agree": "how high each search ranks the other's first passage (mean reciprocal rank in its top 5)",
     "terms_in_corpus": "share of the question's words (weighted by rarity) found anywhere in the documents",
     "terms_in_best_passage": "share of the question's words (weighted by rarity) found in one of the best passages",
-    "names_unknown": "share of the question's names and numbers that never occur in the documents",
-    "names_missing": "share of the question's names and numbers missing from the best passage that holds most of them",
+    "names_unknown": "share of the question's names and numbers that never occur in the documents (quoted text and "
+                     "example values are not names the documents must hold)",
+    "names_missing": "the question's names and numbers missing from the best passage that holds most of them, weighted "
+                     "by rarity, as a share of all its names' weight (counted as at least one rare name's): a name "
+                     "found on most passages weighs next to nothing",
     "answer_type_missing": "the question asks for a kind of answer (number, date, name, ...) and the best sentences "
                            "do not hold one besides the question's own words: 0 when the best does, 1/3 when the "
                            "second does, ..., 1 when none does",
@@ -147,6 +153,9 @@ class Evidence:
     texts: dict[str, str]
     marked: tuple[MarkedSentence, ...]
     similarity: float | None
+    #: Signals that could not be measured (the question's words in a script the documents do not use):
+    #: they move the verdict neither way.
+    unmeasured: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ class _Term:
     forms: frozenset[str]   # the term and its plural, past and -ing forms: "sell" is found in "sells"
     rarity: float    # IDF over the largest possible IDF: 1.0 for a word the documents never use
     in_corpus: bool
-    named: bool      # a name or a number: capitalised inside the question, or with digits
+    named: bool      # a name or a number: capitalised inside the question, or with digits (not quoted, not an example)
 
 
 # --- the model ----------------------------------------------------------------------
@@ -173,12 +182,12 @@ class WeightSet:
     bias: float
     threshold: float   # answered when the probability is at least this
 
-    def effects(self, features: dict[str, float]) -> dict[str, float]:
-        return {name: w * (features[name] - m) / s
+    def effects(self, features: dict[str, float], unmeasured: frozenset[str] = frozenset()) -> dict[str, float]:
+        return {name: 0.0 if name in unmeasured else w * (features[name] - m) / s
                 for name, m, s, w in zip(self.features, self.mean, self.scale, self.weights)}
 
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(self.effects(features).values())
+    def probability(self, features: dict[str, float], unmeasured: frozenset[str] = frozenset()) -> float:
+        z = self.bias + sum(self.effects(features, unmeasured).values())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,10 +224,10 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
 # --- gathering evidence -------------------------------------------------------------
 
 
-def gather(question: str, vector: np.ndarray | None, candidates: Candidates, stored: Any) -> Evidence:
-    """Every signal's value for `question` from the candidates' best passages (see SIGNALS)."""
+def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stored: Any) -> Evidence:
+    """Every signal's value for `query` from the candidates' best passages (see SIGNALS)."""
     bm25 = stored.bm25
-    terms = question_terms(question, bm25)
+    terms = question_terms(query, bm25)
     rows = [row for row, _ in candidates.ranking[:EVIDENCE_PASSAGES]]
     passages = stored.passages(rows)
     passage_terms = [set(tokenize(p.text, bm25.scheme)) for p in passages]
@@ -243,8 +252,8 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     around = _nearby_terms(rows, passages, stored) if names else []
     names_missing = min(([t for t in names if not t.forms & found] for found in around),
                         key=lambda lost: sum(t.rarity for t in lost), default=names)
-    weight = sum(t.rarity for t in names)
-    features["names_missing"] = sum(t.rarity for t in names_missing) / weight if weight else 0.0
+    weight = max(sum(t.rarity for t in names), NAMES_WEIGHT_FLOOR)
+    features["names_missing"] = sum(t.rarity for t in names_missing) / weight if names else 0.0
     names_missing = [t.word for t in names_missing]
     texts["names_missing"] = (f"no best passage mentions {_listed(names_missing, 'and')} with the question's other "
                               "names" if names_missing and len(names_missing) < len(names) else
@@ -263,12 +272,12 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     else:
         scores = list(similarities)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    kind = asked_type(question)
+    kind = query.asked
     if kind is None:
         features["answer_type_missing"] = 0.0
         texts["answer_type_missing"] = "the question asks for no particular kind of answer"
     else:
-        own = frozenset(tokenize(question))   # lower-cased words: the question's own words are no answer
+        own = query.own_words   # lower-cased words: the question's own words are no answer
         first = next((rank for rank, i in enumerate(order[:TYPE_SENTENCES]) if holds(kind, sentences[i][3], own)), None)
         features["answer_type_missing"] = 1.0 if first is None else first / TYPE_SENTENCES
         article = "an" if kind[0] in "aeiou" else "a"
@@ -277,10 +286,10 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
                                         f"{('best', 'second best', 'third best', 'fourth best')[min(first, 3)]} "
                                         "sentence holds one")
 
-    features["answer_near_subject"], texts["answer_near_subject"] = _answer_near_subject(kind, question, sentences,
+    features["answer_near_subject"], texts["answer_near_subject"] = _answer_near_subject(kind, query, sentences,
                                                                                          terms, bm25.scheme)
 
-    unit = asked_unit(question)
+    unit = query.unit
     if unit is None:
         features["answer_unit_missing"] = 0.0
         texts["answer_unit_missing"] = "the question asks for no amount"
@@ -323,17 +332,22 @@ def gather(question: str, vector: np.ndarray | None, candidates: Candidates, sto
     texts["rankings_agree"] = ("dense and BM25 search put the same passage first" if other == [1, 1] else
                                f"dense search's first passage is {dense_first}; BM25's first is {sparse_first}")
     sparse_scores = [score for _, score in candidates.sparse]
-    best_possible = _best_possible_bm25(question, bm25)
+    best_possible = _best_possible_bm25(query, bm25)
     features["bm25_strength"] = min(1.0, sparse_scores[0] / best_possible) if sparse_scores and best_possible else 0.0
     texts["bm25_strength"] = (f"the best BM25 passage scores {features['bm25_strength']:.0%} of what "
                               "the question's words can score")
     features["bm25_margin"] = ((sparse_scores[0] - sparse_scores[1]) / sparse_scores[0]
                                if len(sparse_scores) > 1 and sparse_scores[0] > 0 else 1.0 if sparse_scores else 0.0)
     texts["bm25_margin"] = f"the best BM25 passage leads the next by {features['bm25_margin']:.0%}"
-    return Evidence(features, texts, tuple(marked), similarity)
+    unmeasured: frozenset[str] = frozenset()
+    if not terms and query.script != "latin" and not _has_cjk(bm25):
+        unmeasured = frozenset({"terms_in_corpus", "terms_in_best_passage", "bm25_strength", "bm25_margin"})
+        for name in unmeasured:
+            texts[name] = "the question is in a script these documents do not use: its words cannot be looked for"
+    return Evidence(features, texts, tuple(marked), similarity, unmeasured)
 
 
-def _answer_near_subject(kind: str | None, question: str, sentences: list[tuple[str, int, int, str, int | None]],
+def _answer_near_subject(kind: str | None, query: Query, sentences: list[tuple[str, int, int, str, int | None]],
                          terms: list[_Term], scheme: str) -> tuple[float, str]:
     """The share of the question's words (by rarity) around the best sentence holding an answer of `kind`:
     a number in a sentence about something else does not answer "how many ... in Chile"."""
@@ -342,7 +356,7 @@ def _answer_near_subject(kind: str | None, question: str, sentences: list[tuple[
     total = sum(t.rarity for t in terms)
     if not total:
         return 1.0, "the question has no words to look for around an answer"
-    own = frozenset(tokenize(question))
+    own = query.own_words
     words = [set(tokenize(text, scheme)) for _, _, _, text, _ in sentences]
     shares = []
     for i, (file, _, _, text, _) in enumerate(sentences):
@@ -357,27 +371,62 @@ def _answer_near_subject(kind: str | None, question: str, sentences: list[tuple[
     return best, f"the sentences that hold {article} {kind} mention at most {best:.0%} of the question's words"
 
 
-def question_terms(question: str, bm25: Any) -> list[_Term]:
-    """The question's content words as BM25 terms, with their rarity in the corpus."""
+def question_terms(query: Query, bm25: Any) -> list[_Term]:
+    """The question's content words as BM25 terms, with their rarity in the corpus.
+
+    The words are the query's (split once, CJK runs included: their terms are character pairs, as BM25
+    indexes them). A word inside quotes or given as an example value ("a date string like "30 Nov 00"")
+    is never a name the documents must hold: it counts for coverage when the documents use it, and not at
+    all when they do not. A name's derived forms count as the name ("Uruguayan" is found by "Uruguay").
+    """
     size = max(bm25.size, 1)
     most = math.log((size + 0.5) / 0.5)
     terms: dict[str, _Term] = {}
-    for position, word in enumerate(_WORD.findall(question)):
-        if word.lower() in STOP_WORDS or word.lower() in QUESTION_WORDS:
+    for word in query.words:
+        lower = word.text.lower()
+        if lower in STOP_WORDS or lower in QUESTION_WORDS:
             continue
-        for term in tokenize(word, bm25.scheme):
-            if term in terms:
-                continue
-            forms = word_forms(term)
+        found = []
+        for term in (word.terms if bm25.scheme == "plain" else tokenize(word.text, bm25.scheme)):
+            if term in terms or term in STOP_WORDS or (len(term) == 1 and term.isascii() and term.isalpha()):
+                continue   # a lone letter is no subject ("s" of "China's", "I")
+            forms = word_forms(term) | (derived_forms(term) if word.capitalised else frozenset())
             frequency = 0
             for form in forms:
                 t = bm25.vocabulary.get(form)
                 if t is not None:
                     frequency = max(frequency, int(bm25.indptr[t + 1] - bm25.indptr[t]))
+            if word.literal and frequency == 0:
+                continue   # an example value the documents never use: no evidence either way
+            found.append((term, forms, frequency))
+        if found and _CJK.search(word.text):
+            # A CJK run is searched as character pairs, and the pairs that straddle two words ("猫吃" of
+            # "大熊猫吃什么") are in no text: a run some of whose pairs the documents use is judged by those.
+            # Documents without any CJK text (English news, a Chinese question) cannot be judged by words.
+            if not _has_cjk(bm25):
+                continue
+            if any(frequency for _, _, frequency in found):
+                found = [f for f in found if f[2]]
+        for term, forms, frequency in found:
             rarity = max(0.0, math.log((size - frequency + 0.5) / (frequency + 0.5))) / most if most > 0 else 1.0
-            named = (position > 0 and word[:1].isupper()) or any(c.isdigit() for c in word)
-            terms[term] = _Term(word, term, forms, min(rarity, 1.0), frequency > 0, named)
+            named = (word.capitalised or word.has_digit) and not word.literal
+            shown = term if _CJK.search(term) else word.text   # a CJK run's missing pair, not the run again
+            terms[term] = _Term(shown, term, forms, min(rarity, 1.0), frequency > 0, named)
     return list(terms.values())
+
+
+_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+_CJK_VOCABULARY: dict[int, tuple[int, bool]] = {}
+
+
+def _has_cjk(bm25: Any) -> bool:
+    """Whether any BM25 term of the index is CJK (looked through once per index opened)."""
+    key = id(bm25.vocabulary)
+    known = _CJK_VOCABULARY.get(key)
+    if known is None or known[0] != len(bm25.vocabulary):
+        known = (len(bm25.vocabulary), any(_CJK.search(term) for term in bm25.vocabulary))
+        _CJK_VOCABULARY[key] = known
+    return known[1]
 
 
 def _nearby_terms(rows: list[int], passages: list[Passage], stored: Any) -> list[set[str]]:
@@ -406,11 +455,33 @@ def word_forms(term: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-def _best_possible_bm25(question: str, bm25: Any) -> float:
-    """An upper bound of a passage's BM25 score for `question`: each known term's IDF times (k1 + 1)."""
+#: Endings that make a people or an adjective of a place's name, with what to put back: "Uruguayan" ->
+#: "Uruguay", "Chilean" -> "Chile", "Colombian" -> "Colombia", "Brazilian" -> "Brazil", "Chinese" ->
+#: "China", "Japanese" -> "Japan", "Mexican" -> "Mexico", "Argentine" -> "Argentina", "Israeli" -> "Israel".
+_DERIVED = (("ian", ""), ("ian", "ia"), ("ian", "a"), ("an", ""), ("an", "a"), ("an", "o"), ("n", ""),
+            ("ese", "a"), ("ese", ""), ("ine", "ina"), ("i", ""))
+
+
+def derived_forms(term: str) -> frozenset[str]:
+    """A name's forms as a people or an adjective ("uruguay" <-> "uruguayan"), both ways; only names are
+    given these (a lower-case word ending in -an is no demonym)."""
+    if not term.isalpha() or len(term) < 4:
+        return frozenset()
+    forms = set()
+    for ending, stem_end in _DERIVED:
+        if term.endswith(ending) and len(term) - len(ending) >= 3:
+            forms.add(term[: len(term) - len(ending)] + stem_end)
+        if term.endswith(stem_end) and len(term) - len(stem_end) >= 3:
+            forms.add(term[: len(term) - len(stem_end)] + ending)
+    forms.discard(term)
+    return frozenset(forms)
+
+
+def _best_possible_bm25(query: Query, bm25: Any) -> float:
+    """An upper bound of a passage's BM25 score for `query`: each known term's IDF times (k1 + 1)."""
     size = max(bm25.size, 1)
     total = 0.0
-    for term in tokenize(question, bm25.scheme):   # a word the documents never use counts as the rarest
+    for term in query.terms_in(bm25.scheme):   # a word the documents never use counts as the rarest
         t = bm25.vocabulary.get(term)
         frequency = int(bm25.indptr[t + 1] - bm25.indptr[t]) if t is not None else 0
         total += max(math.log((size - frequency + 0.5) / (frequency + 0.5)), 0.01) * (config.BM25_K1 + 1)
@@ -442,9 +513,6 @@ def _sentence_similarities(sentences: list[tuple[str, int, int, str, int | None]
     return vectors @ np.asarray(vector, dtype=np.float32)
 
 
-_WORD = re.compile(r"[^\W_]+(?:[.'’-][^\W_]+)*")
-
-
 def _ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st, ..."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -461,22 +529,22 @@ def _listed(words: list[str], joiner: str = "or") -> str:
 
 def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     """The verdict for gathered evidence under one weight set."""
-    confidence = weights.probability(evidence.features)
+    confidence = weights.probability(evidence.features, evidence.unmeasured)
     answered = confidence >= weights.threshold
-    effects = weights.effects(evidence.features)
+    effects = weights.effects(evidence.features, evidence.unmeasured)
     # + 0.0 turns a rounded -0.0 into 0.0 (a neutral signal shows no effect, not "-0.0").
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
-    reasons.sort(key=lambda r: -r.effect if answered else r.effect)
+    reasons.sort(key=lambda r: (r.signal in evidence.unmeasured, -r.effect if answered else r.effect))
     return Verdict(answered, confidence, tuple(reasons), evidence.marked, evidence.similarity, model,
                    tuple(sorted(evidence.features.items())))
 
 
-def verdict_for(question: str, vector: np.ndarray | None, candidates: Candidates, stored: Any) -> Verdict:
-    """Whether the documents answer `question`, judged from the candidates (not from the hits shown)."""
+def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates, stored: Any) -> Verdict:
+    """Whether the documents answer `query`, judged from the candidates (not from the hits shown)."""
     model = candidates.mode if vector is not None else "bm25"
     weights = load_weights()[model]
-    evidence = gather(question, vector, candidates, stored)
+    evidence = gather(query, vector, candidates, stored)
     if not candidates.ranking:   # nothing to judge: no passage shares a word with the question
         empty = Reason("no_passage", 1.0, "no passage matches the question", 0.0)
         return Verdict(False, 0.0, (empty,), (), evidence.similarity, model, tuple(sorted(evidence.features.items())))

@@ -71,7 +71,7 @@ FEATURES = {
 NEUTRAL = {"answer_type_missing": 0.0, "answer_unit_missing": 0.0, "answer_near_subject": 1.0, "names_unknown": 0.0,
            "names_missing": 0.0}
 L2 = 1.0                 # penalty on the standardised weights
-MAX_FALSE_ALARMS = 0.03  # share of answerable fit questions the threshold may flag (cross-validated)
+MAX_FALSE_ALARMS = 0.02  # share of answerable fit questions the threshold may flag (cross-validated)
 FOLDS = 5
 
 

@@ -21,12 +21,16 @@ from qa import Index, config  # noqa: E402
 from qa.evaluate import first_answer  # noqa: E402
 from qa.search.hits import Answer  # noqa: E402
 
-#: seeds.jsonl and pydoc.jsonl are fit only: their first held-out half was read for three reports and
-#: then joined the fit. The held-out sets, which the fit never reads: seeds-2.jsonl and pydoc-2.jsonl
-#: (written after the answer_near_subject change, reported once), seeds-3.jsonl and pydoc-3.jsonl (103
-#: questions by a helper who never ran qa, first read for the report after the recalibration).
-SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3")]
-PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3")]
+#: Each question file's role. seeds.jsonl and pydoc.jsonl: fit (their lines marked "fit"; their first
+#: held-out half was read for three reports and then joined the fit). seeds-2/pydoc-2 (written after the
+#: answer_near_subject change) and seeds-3/pydoc-3 (103 questions by a helper who never ran qa): their lines
+#: say "held-out", but they were read to choose the changes of issue 25, so they are VALIDATION sets now.
+#: seeds-4/pydoc-4 (128 questions written from the documents alone, committed before the issue 25 changes):
+#: the held-out sets, read once for that report (`verdict_report.py --held-out`).
+ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
+         "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "held-out", "pydoc-4": "held-out"}
+SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4")]
+PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4")]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
 #: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
@@ -53,16 +57,16 @@ class Item:
 
 
 def load(corpus: str, split: str) -> list[Item]:
-    """The questions of one corpus (seeds or pydoc) in one split (fit or held-out)."""
+    """The questions of one corpus (seeds or pydoc) in one split: fit, validation or held-out (see ROLES)."""
     items = []
     if any(path.resolve() == HELD_OUT.resolve() for path in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS)):
         raise SystemExit(f"{HELD_OUT} is a held-out set; the verdict must never be fitted on it.")
     for path in SEEDS_SETS if corpus == "seeds" else PYDOC_SETS:
-        if not path.is_file():
+        if not path.is_file() or ROLES[path.stem] != split:
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             q = json.loads(line)
-            if q["split"] == split:
+            if q["split"] == ("fit" if split == "fit" else "held-out"):
                 items.append(Item(corpus, q["id"], q["question"], q["kind"], q.get("origin", "written"), q["split"],
                                   tuple((g["file"], g["contains"]) for g in q["gold"]), path.stem))
     if corpus == "seeds" and split == "fit":
