@@ -88,3 +88,21 @@ def test_every_batch_line_gets_an_answer_or_an_error_and_the_batch_goes_on(fake_
 def test_an_empty_question_is_still_misuse(fake_seeds_index: Path):
     result = run_qa("ask", "--index", str(fake_seeds_index), "   ")
     assert result.returncode == 2 and "The question is empty" in result.stderr
+
+
+def test_the_question_is_analysed_once_into_what_every_step_reads():
+    query = Query.of('How do I parse a date string like "30 Nov 00" with time.strptime() in Python?')
+    assert query.literals == ("30 Nov 00",)
+    assert query.identifiers[:2] == ("time.strptime", "time.strptime()")
+    words = {w.text: w for w in query.words}
+    assert words["30"].literal and words["Nov"].literal and not words["Python"].literal
+    assert words["time.strptime"].identifier and words["Python"].capitalised and not words["How"].capitalised
+    assert query.asked is None and query.unit is None, "a how-to question asks for a method"
+    assert query.script == "latin" and Query.of("大熊猫吃什么？").script == "cjk"
+    assert Query.of("iPhone手机").script == "mixed"
+    assert Query.of("How many doses were sent?").unit == ("count", "doses")
+    assert Query.of("Use a value such as 3.14 or <name>").literals == ("3.14", "<name>")
+    assert Query.of("What is Murillo's job?").literals == (), "an apostrophe is no quote"
+    cjk = Query.of("大熊猫吃什么？")
+    assert cjk.words[0].terms == cjk.terms == ("大熊", "熊猫", "猫吃", "吃什", "什么"), "the verdict's terms are BM25's"
+    assert query.terms_in("code")[-2:] == ("time.strptime", "time.strptime()")

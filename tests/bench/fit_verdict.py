@@ -1,12 +1,13 @@
 """Fit the verdict's weights on the fit split and write qa/answer/verdict.json: `python tests/bench/fit_verdict.py`.
 
 Reads only the fit split (tests/verdict/*.jsonl with "split": "fit", and the older seeds sets that
-were used for tuning before); the held-out split is for tests/bench/verdict_report.py. For each
+were used for tuning before); the validation and held-out sets (verdict_sets.ROLES) are for
+tests/bench/verdict_report.py. For each
 search mode it gathers every signal the verdict computes, fits an L2-regularised logistic model of
 "the top passages answer the question" (answerable, and a gold passage among the top three), with
 both classes weighted equally, and picks the decision threshold on 5-fold cross-validated
-probabilities: the highest threshold that flags at most MAX_FALSE_ALARMS of the answerable fit
-questions. Weighting the classes equally ranks well but inflates the probabilities (fewer than half of
+probabilities: the highest threshold that flags at most MAX_FALSE_ALARMS (2%, issue 25: a false "no
+answer" costs more than a missed one) of the answerable fit questions. Weighting the classes equally ranks well but inflates the probabilities (fewer than half of
 the fit questions are right), so the model's log-odds are then recalibrated (Platt scaling: a logistic
 fit of "right" on the cross-validated log-odds, classes as they come) and the recalibration is folded
 into the weights and the threshold: the same questions are answered, and `answer_confidence` is the
