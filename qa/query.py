@@ -6,7 +6,7 @@ zero-width spaces), the cleaned text is valid Unicode that every tokenizer takes
 - `terms`: the BM25 terms (plain scheme: lower-cased words, CJK runs as character pairs), and
   `terms_in(scheme)` for an index built with another scheme;
 - `words`: the question's words as written, each with its terms and what it is: part of a quoted literal
-  or an example value ("a date string like "30 Nov 00"", "e.g. 3.14"), part of a name written as code
+  or an example value ("a date string like "30 Nov 00"", "e.g. 3.14", a number in a how-to question), part of a name written as code
   (`json.dumps`, `sort_keys`, `zip()`), capitalised inside the question (a name);
 - `identifiers` and `literals` themselves, the answer type asked for (`asked`: a number, a date, a
   person, ...; None for a method, "how do I ...") and the amount counted (`unit`);
@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from qa.answer.answer_type import asked_type, asked_unit
+from qa.answer.answer_type import asked_type, asked_unit, asks_method
 from qa.search.bm25 import identifiers as code_names
 from qa.search.bm25 import tokenize
 
@@ -42,6 +42,7 @@ _PLACEHOLDER = re.compile(r"<[^<>\s]{1,40}>|\{[^{}\s]{0,40}\}")
 #: gives an example).
 _EXAMPLE = re.compile(r"\b(?:like|such as|e\.g\.|eg|for example|for instance|say|as in)[,:]?\s+"
                       r"([^\s,;?!\"“'‘`]*[\d/\\:%@#$=+*<>{}\[\]|~^][^\s,;?!]*)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,'’-]\d+)*")
 #: A candidate name written as code: dotted or underscored words, maybe called (`os.path.join(`, `sort_keys`).
 _CODE = re.compile(r"(?<![\w.])(\w+(?:\.\w+)*)(\()?")
 _CJK_CHARACTER = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -111,10 +112,13 @@ class Query:
         literal_spans += [m.span(1) for m in _EXAMPLE.finditer(text)]
         literals = tuple(text[a:b] for a, b in sorted(set(literal_spans)))
         code_spans = [m.span() for m in _CODE.finditer(text) if _is_code(m)]
+        # A number in a question that asks for a way ("how can I tell whether 2024 is a leap year?") is the
+        # example the method is applied to, not something the documents must mention.
+        method = asks_method(text)
         words = []
         for position, match in enumerate(_WORD.finditer(text)):
             start, end = match.span()
-            inside = any(a <= start and end <= b for a, b in literal_spans)
+            inside = any(a <= start and end <= b for a, b in literal_spans) or bool(method and _NUMBER.fullmatch(match.group()))
             code = any(a <= start and end <= b for a, b in code_spans)
             words.append(Word(match.group(), tuple(tokenize(match.group())), position, inside, code))
         letters = [c for c in text if c.isalpha()]

@@ -35,7 +35,10 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern
                r"|\bwhat percentage\b|\bhow much\b"),
     ("person", r"^\W*who(m|se)?\b|\b(which|what) (person|people|minister|president|official|author|director|chair"
                r"|maintainer|inventor|founder)\b"),
-    ("place", r"^\W*where\b(?!.*\brank)|\b(which|what|in which|in what) (city|country|countries|place|town|region|province|state)\b"),
+    # "Where does Python look for modules?", "where is the file stored": a location in a system (a path, a
+    # folder, a setting), not the name of a place.
+    ("place", r"^\W*where\b(?!.*\b(rank|look|looks|search|searches|store|stores|stored|saved?|saves|kept|keep|keeps"
+              r"|put|puts|install|installed|installs|written|write|writes|cached?|caches|defined|find|finds|found)\b)|\b(which|what|in which|in what) (city|country|countries|place|town|region|province|state)\b"),
     ("organisation", r"\b(which|what) (company|companies|organi[sz]ation|firm|university|institution|agency|bank)\b"),
 ))
 
@@ -67,6 +70,11 @@ def has_name(text: str, known: frozenset[str] = frozenset()) -> bool:
         if before and before[-1] not in ".!?:\"“‘'(\n" and not _words(match.group()) <= known:
             return True
     return False
+
+
+def asks_method(question: str) -> bool:
+    """Whether `question` asks for a way to do something ("how do I ...", "is there a way to ...")."""
+    return bool(_ASKS_METHOD.search(question))
 
 
 def asked_type(question: str) -> str | None:
@@ -134,7 +142,9 @@ def asked_unit(question: str) -> tuple[str, str | None] | None:
         return ("money", None)
     match = _HOW_MANY.search(question)
     if match:
-        return ("count", (match.group(2) or match.group(3) or match.group(4)).lower())
+        counted = (match.group(2) or match.group(3) or match.group(4)).lower()
+        # "how many times": how often, which an answer gives as a bare number ("number=1000000"), not "N times"
+        return None if counted == "times" else ("count", counted)
     return None
 
 

@@ -153,9 +153,6 @@ class Evidence:
     texts: dict[str, str]
     marked: tuple[MarkedSentence, ...]
     similarity: float | None
-    #: Signals that could not be measured (the question's words in a script the documents do not use):
-    #: they move the verdict neither way.
-    unmeasured: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -182,12 +179,12 @@ class WeightSet:
     bias: float
     threshold: float   # answered when the probability is at least this
 
-    def effects(self, features: dict[str, float], unmeasured: frozenset[str] = frozenset()) -> dict[str, float]:
-        return {name: 0.0 if name in unmeasured else w * (features[name] - m) / s
+    def effects(self, features: dict[str, float]) -> dict[str, float]:
+        return {name: w * (features[name] - m) / s
                 for name, m, s, w in zip(self.features, self.mean, self.scale, self.weights)}
 
-    def probability(self, features: dict[str, float], unmeasured: frozenset[str] = frozenset()) -> float:
-        z = self.bias + sum(self.effects(features, unmeasured).values())
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(self.effects(features).values())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def as_dict(self) -> dict[str, Any]:
@@ -339,12 +336,12 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
     features["bm25_margin"] = ((sparse_scores[0] - sparse_scores[1]) / sparse_scores[0]
                                if len(sparse_scores) > 1 and sparse_scores[0] > 0 else 1.0 if sparse_scores else 0.0)
     texts["bm25_margin"] = f"the best BM25 passage leads the next by {features['bm25_margin']:.0%}"
-    unmeasured: frozenset[str] = frozenset()
     if not terms and query.script != "latin" and not _has_cjk(bm25):
-        unmeasured = frozenset({"terms_in_corpus", "terms_in_best_passage", "bm25_strength", "bm25_margin"})
-        for name in unmeasured:
-            texts[name] = "the question is in a script these documents do not use: its words cannot be looked for"
-    return Evidence(features, texts, tuple(marked), similarity, unmeasured)
+        # A question in Chinese or Japanese over documents with no such text: none of its words can occur
+        # in them (and the model reads English). Said so, rather than naming character pairs.
+        features["terms_in_corpus"] = 0.0
+        texts["terms_in_corpus"] = "the question is in Chinese or Japanese and these documents hold no text in either"
+    return Evidence(features, texts, tuple(marked), similarity)
 
 
 def _answer_near_subject(kind: str | None, query: Query, sentences: list[tuple[str, int, int, str, int | None]],
@@ -402,7 +399,7 @@ def question_terms(query: Query, bm25: Any) -> list[_Term]:
         if found and _CJK.search(word.text):
             # A CJK run is searched as character pairs, and the pairs that straddle two words ("猫吃" of
             # "大熊猫吃什么") are in no text: a run some of whose pairs the documents use is judged by those.
-            # Documents without any CJK text (English news, a Chinese question) cannot be judged by words.
+            # Documents without any CJK text: see gather (its pairs are not listed as missing words).
             if not _has_cjk(bm25):
                 continue
             if any(frequency for _, _, frequency in found):
@@ -465,16 +462,26 @@ _DERIVED = (("ian", ""), ("ian", "ia"), ("ian", "a"), ("an", ""), ("an", "a"), (
 def derived_forms(term: str) -> frozenset[str]:
     """A name's forms as a people or an adjective ("uruguay" <-> "uruguayan"), both ways; only names are
     given these (a lower-case word ending in -an is no demonym)."""
-    if not term.isalpha() or len(term) < 4:
+    if not term.isalpha() or len(term) < 3:
         return frozenset()
     forms = set()
     for ending, stem_end in _DERIVED:
+        if len(term) < 4:
+            break
         if term.endswith(ending) and len(term) - len(ending) >= 3:
             forms.add(term[: len(term) - len(ending)] + stem_end)
         if term.endswith(stem_end) and len(term) - len(stem_end) >= 3:
             forms.add(term[: len(term) - len(stem_end)] + ending)
+    if term in _MONTHS:
+        forms.add(_MONTHS[term])
     forms.discard(term)
     return frozenset(forms)
+
+
+#: Month names and the abbreviations documents write them with ("November" is found by "Nov 13"), both ways.
+_MONTHS = dict(pair for month in ("january february march april may june july august september october november "
+                                  "december").split() for pair in ((month, month[:3]), (month[:3], month)))
+_MONTHS["september"], _MONTHS["sept"] = "sep", "september"
 
 
 def _best_possible_bm25(query: Query, bm25: Any) -> float:
@@ -529,13 +536,13 @@ def _listed(words: list[str], joiner: str = "or") -> str:
 
 def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     """The verdict for gathered evidence under one weight set."""
-    confidence = weights.probability(evidence.features, evidence.unmeasured)
+    confidence = weights.probability(evidence.features)
     answered = confidence >= weights.threshold
-    effects = weights.effects(evidence.features, evidence.unmeasured)
+    effects = weights.effects(evidence.features)
     # + 0.0 turns a rounded -0.0 into 0.0 (a neutral signal shows no effect, not "-0.0").
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
-    reasons.sort(key=lambda r: (r.signal in evidence.unmeasured, -r.effect if answered else r.effect))
+    reasons.sort(key=lambda r: -r.effect if answered else r.effect)
     return Verdict(answered, confidence, tuple(reasons), evidence.marked, evidence.similarity, model,
                    tuple(sorted(evidence.features.items())))
 
