@@ -2,10 +2,13 @@
 
     hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, stored, cite)
 
-Walking the ranking best first, a passage that is a copy of a chosen one (mostly the same 5-word
-shingles, or nearly the same vector) is folded into it and cited under "also in" (once per place); one
-that overlaps or touches a chosen one (same file, only whitespace between) is merged into it; a file
-already holding `max_per_file` hits gives no more; anything else becomes the next hit, until there are k.
+Walking the first CANDIDATE_DEPTH rows of the ranking best first, a passage that is a copy of a chosen one
+(mostly the same 5-word shingles, or nearly the same vector) is folded into it and cited under "also in"
+(once per place); one that overlaps or touches a chosen one (same file, only whitespace between) is merged
+into it while the merged hit stays within MAX_HIT_CHARS (else it is left out when it overlaps a hit, and is a
+hit of its own when it only touches one); a file already holding `max_per_file` hits gives no more; anything
+else becomes the next hit. Only then are the hits cut to k: the same candidates are merged and folded
+whatever k is, so hit i (and its citation) is the same for every k >= i.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from qa.config import SearchSettings
 from qa.search.bm25 import tokenize
 from qa.ingest.split import Passage
 from qa.search.hits import Hit, merged
@@ -25,6 +29,12 @@ DUPLICATE_SIMILARITY = 0.98
 COPY_CONTAINMENT = 0.6
 #: Passages of one file further apart than this many characters are never merged.
 MAX_MERGE_GAP = 64
+#: Hits are made from this many rows of the ranking, whatever k is (the depth each side is searched to).
+CANDIDATE_DEPTH = SearchSettings.depth
+#: A hit grown by merging is never longer than this many characters (one passage alone may be longer):
+#: merged hits stay readable and never cover a whole long page. Measured on the seeds and Python-docs
+#: question sets (tests/bench/hit_size.py: sizes and recall for each bound).
+MAX_HIT_CHARS = 2000
 
 Shingles = frozenset[tuple[str, ...]]
 
@@ -79,26 +89,34 @@ def select_hits(
 
 
 def collapse(ranking: list[tuple[int, float]], k: int, max_per_file: int | None, source: PassageSource) -> list[Chosen]:
-    """Up to k hits from `ranking`, best first, no two of them overlapping, touching or copies."""
+    """Up to k hits from `ranking`, best first, no two of them overlapping or copies (two touch only when
+    merging them would pass MAX_HIT_CHARS).
+
+    The hits are made from the first CANDIDATE_DEPTH rows whatever k is, then cut to k: asking for more
+    hits never changes the first ones.
+    """
+    candidates = ranking[:CANDIDATE_DEPTH]
+    rows = [r for r, _ in candidates]
+    vectors = _vectors(source, rows)
     chosen: list[Chosen] = []
-    position = 0
-    while len(chosen) < k and position < len(ranking):
-        batch = ranking[position : position + 4 * k]
-        position += len(batch)
-        for (row, score), passage in zip(batch, source.passages([r for r, _ in batch])):
-            if len(chosen) >= k:
-                break
-            near = next((i for i, c in enumerate(chosen) if touching(c.passage, passage, source)), None)
-            shingles = shingles_of(passage.text)
-            # A copy of another hit is cited there, even when it touches this one: its text is shown once.
-            copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, source)), None)
-            if copy is not None:
-                chosen[copy] = _fold(chosen[copy], passage, source)
-            elif near is not None:
-                chosen = _merge_into(chosen, near, passage, source)
-            elif not max_per_file or sum(c.passage.file == passage.file for c in chosen) < max_per_file:
-                chosen.append(Chosen(row, score, passage, passage, shingles))
-    return chosen
+    for (row, score), passage in zip(candidates, source.passages(rows)):
+        near = next((i for i, c in enumerate(chosen) if touching(c.passage, passage, source)), None)
+        shingles = shingles_of(passage.text)
+        # A copy of another hit is cited there, even when it touches this one: its text is shown once.
+        copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, vectors)), None)
+        if copy is not None:
+            chosen[copy] = _fold(chosen[copy], passage, source)
+            continue
+        if near is not None:
+            grown = _merge_into(chosen, near, passage, source)
+            if grown is not None:
+                chosen = grown
+                continue
+            if any(_overlap(c.passage, passage) for c in chosen):
+                continue        # too big to merge, and mostly shown already
+        if not max_per_file or sum(c.passage.file == passage.file for c in chosen) < max_per_file:
+            chosen.append(Chosen(row, score, passage, passage, shingles))
+    return chosen[:k]
 
 
 def touching(a: Passage, b: Passage, source: PassageSource) -> bool:
@@ -118,8 +136,9 @@ def shingles_of(text: str) -> Shingles:
     return frozenset(tuple(words[i : i + 5]) for i in range(len(words) - 4))
 
 
-def _merge_into(chosen: list[Chosen], target: int, passage: Passage, source: PassageSource) -> list[Chosen]:
-    """`chosen` with `passage` merged into hit `target`, and every other hit the grown span comes to touch."""
+def _merge_into(chosen: list[Chosen], target: int, passage: Passage, source: PassageSource) -> list[Chosen] | None:
+    """`chosen` with `passage` merged into hit `target`, and every other hit the grown span comes to touch;
+    None when the merged hit would be longer than MAX_HIT_CHARS."""
     text = source.document_text(passage.file)
     grown = replace(chosen[target], passage=merged(chosen[target].passage, passage, text))
     others = [(i, c) for i, c in enumerate(chosen) if i != target]
@@ -134,9 +153,15 @@ def _merge_into(chosen: list[Chosen], target: int, passage: Passage, source: Pas
                 others.remove(entry)
                 absorbed = True
                 break
+    if grown.passage.end - grown.passage.start > MAX_HIT_CHARS:
+        return None
     result = [c for _, c in others]
     result.insert(sum(1 for i, _ in others if i < target), grown)
     return result
+
+
+def _overlap(a: Passage, b: Passage) -> bool:
+    return a.file == b.file and a.start < b.end and b.start < a.end
 
 
 def _fold(target: Chosen, copy: Passage, source: PassageSource) -> Chosen:
@@ -149,10 +174,18 @@ def _fold(target: Chosen, copy: Passage, source: PassageSource) -> Chosen:
     return replace(target, copies=(*copies, copy))
 
 
-def _same_text(chosen: Chosen, row: int, theirs: Shingles, source: PassageSource) -> bool:
+def _vectors(source: PassageSource, rows: list[int]) -> dict[int, np.ndarray] | None:
+    """The candidates' vectors, read once (in row order) from the index."""
+    if source.vectors is None or not rows:
+        return None
+    ordered = sorted(set(rows))
+    block = np.asarray(source.vectors[ordered], dtype=np.float32)
+    return dict(zip(ordered, block))
+
+
+def _same_text(chosen: Chosen, row: int, theirs: Shingles, vectors: dict[int, np.ndarray] | None) -> bool:
     """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
     mine = chosen.shingles
     if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
         return True
-    vectors = source.vectors
     return vectors is not None and float(np.dot(vectors[chosen.row], vectors[row])) >= DUPLICATE_SIMILARITY
