@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+from dataclasses import replace
+from functools import lru_cache
 from typing import IO, Any
 
 from rich.console import Console, Group
@@ -13,7 +16,7 @@ from rich.text import Text
 
 from qa.search.bm25 import tokenize
 from qa.search.hits import Answer, Hit
-from qa.answer.verdict import Verdict
+from qa.answer.verdict import Reason, Verdict
 
 # Whole escape sequences first (CSI, OSC up to BEL or ST, other two-byte ESC forms), then
 # any control or bidirectional-override character left over.
@@ -136,10 +139,10 @@ def hit_text(hit: Hit, question: str, explain: bool = False, full: bool = False)
     sentence either side (`full`: the whole passage), the answer marked and the question's words highlighted."""
     header = Text()
     header.append(f"{hit.rank:>2}. ", style="bold")
-    citation, full = hit.citation, hit.answer_citation     # the answer's section, when another, ends the latter
+    citation, printed = hit.citation, hit.answer_citation     # the answer's section, when another, ends the latter
     header.append(visible(citation), style="bold cyan")
-    if full != citation:
-        header.append(visible(full[len(citation):]), style="cyan")
+    if printed != citation:
+        header.append(visible(printed[len(citation):]), style="cyan")
     header.append(f"  score {hit.score:.4f} ({hit.mode})", style="dim")
     p = hit.passage
     shown_start, shown_end = (0, len(p.text)) if full else excerpt(hit)
@@ -179,7 +182,8 @@ def explanation(hit: Hit) -> str:
 
 
 def answer_renderable(answer: Answer, explain: bool = False, full: bool = False) -> Group:
-    """All hits for a question, under a warning when none of them answers it (`full`: whole passages)."""
+    """All hits for a question under the answer confidence: a warning when none of them answers it, a
+    "weak match" label when the confidence is below `weak_match_below` (`full`: whole passages)."""
     parts: list[Any] = []
     verdict = answer.verdict
     if answer.answered is False and verdict is not None:
@@ -187,12 +191,67 @@ def answer_renderable(answer: Answer, explain: bool = False, full: bool = False)
         nearest = " Nearest passages:" if answer.hits else ""
         parts.append(Text(f"No answer in these documents{terminal_safe(reason)} (answer confidence "
                           f"{verdict.answer_confidence:.2f}).{nearest}", style="bold yellow"))
+    elif verdict is not None and answer.hits:
+        if verdict.answer_confidence < weak_match_below(verdict.model):
+            parts.append(Text(f"Weak match (answer confidence {verdict.answer_confidence:.2f}): the passages "
+                              "may not answer this; check them.", style="bold yellow"))
+        else:
+            parts.append(Text(f"Answer confidence {verdict.answer_confidence:.2f}.", style="dim"))
     if explain and verdict is not None:
         parts.append(Text(verdict_explanation(verdict), style="dim"))
-    if not answer.hits:
+    if not answer.hits and verdict is not None and verdict.top_reason and verdict.top_reason.signal == "min_confidence":
+        parts.append(Text("Passages withheld below --min-confidence.", style="yellow"))
+    elif not answer.hits:
         parts.append(Text("No passage matches that question.", style="yellow"))
     parts += [hit_text(hit, answer.question, explain, full) for hit in answer.hits]
     return Group(*parts)
+
+
+@lru_cache(maxsize=8)
+def weak_match_below(model: str) -> float:
+    """The answer confidence under which an answer is labelled a weak match, for the verdict weight set
+    `model` (hybrid, dense, bm25): from the cross-validated calibration the weights were fitted with
+    (qa/answer/verdict.json), the lowest confidence from which every bin held at least as many questions
+    answered right as wrong. Never below the weight set's own threshold (under it: "No answer"); even
+    odds (0.5: the confidence is a calibrated probability) when the file holds no calibration table."""
+    from qa.answer.verdict import WEIGHTS_FILE, load_weights
+
+    threshold = load_weights()[model].threshold
+    try:
+        data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+        bins = sorted(_calibration_bin(row) for row in data["fitted_on"]["summary"][model]["cross_validated_calibration"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        bins = []
+    if not bins:
+        return max(threshold, 0.5)
+    below = bins[-1][1]
+    for low, high, share_right in reversed(bins):
+        if share_right < 0.5:
+            break
+        below = low
+    return max(threshold, below)
+
+
+def _calibration_bin(row: Any) -> tuple[float, float, float]:
+    """(from, to, share right) of a calibration row: `"0.4-0.5: 16, 0.62"` or `{"from", "to", "share_right"}`."""
+    if isinstance(row, dict):
+        return float(row["from"]), float(row["to"]), float(row["share_right"])
+    bounds, _, counts = str(row).partition(":")
+    low, _, high = bounds.strip().partition("-")
+    return float(low), float(high), float(counts.split(",")[1])
+
+
+def below_minimum(answer: Answer, minimum: float | None) -> Answer:
+    """`--min-confidence`: an answer whose confidence is below `minimum` reported as not answered, its hits
+    withheld (a script reading the first result never gets a passage it did not ask for), the reason first
+    in `why`. Answers not judged (no confidence) and `minimum` None are left as they are."""
+    verdict = answer.verdict
+    if minimum is None or verdict is None or verdict.answer_confidence >= minimum:
+        return answer
+    reason = Reason("min_confidence", round(minimum, 4),
+                    f"the answer confidence is below --min-confidence {minimum:g}", 0.0)
+    verdict = replace(verdict, answered=False, reasons=(reason, *verdict.reasons))
+    return replace(answer, hits=[], answered=False, verdict=verdict)
 
 
 def verdict_explanation(verdict: Verdict) -> str:
