@@ -132,6 +132,9 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
     """Scores per mode; a question counts as found at the rank of its first answering passage.
 
     `judge=False` skips the "no good answer" judgement (faster; flagged counts stay None).
+    The hits scored are the ones `qa ask -k K` prints, for every K <= depth (hits do not depend on k), and a
+    miss names what came first as the terminal prints it (`answer_citation`: the merged hit, never the
+    passage that ranked before merging).
     """
     results: dict[str, Scores] = {}
     if index.dense_error():
@@ -158,7 +161,7 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
                 top = answer.hits[0] if answer.hits else None
                 scores.misses.append({
                     "id": question.id, "question": question.question, "rank": rank,
-                    "first": top.citation if top else None,
+                    "first": top.answer_citation if top else None,
                     "first_text": top.passage.text[:160] if top else None,
                 })
         results[mode] = scores
