@@ -17,7 +17,7 @@ from qa.sources import discover
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.query import Query
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
-from qa.search.dense import APPROXIMATE_FILE, DenseIndex, recorded_kind
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex
 from qa.search.fusion import fuse
 from qa.search.hits import Answer, Hit
 from qa.store.generation import CURRENT, StoredIndex
@@ -38,7 +38,7 @@ class Index:
         self.path = stored.index_dir
         self.settings = stored.settings
         self.search_settings = search
-        recorded = (stored.manifest.get("model") or {}).get("name")
+        recorded = stored.manifest.model.name if stored.manifest.model else None
         if model is not None and recorded is not None and model != recorded:
             raise IndexFormatError(
                 f"The index at {self.path} was built with model {recorded}, not {model}. "
@@ -85,11 +85,10 @@ class Index:
                     raise
         old, new = ({f.path: f.sha256 for f in s.files} for s in (self.stored, stored))
         changed = len(old.keys() ^ new.keys()) + sum(old[p] != new[p] for p in old.keys() & new.keys())
-        before = self.stored.manifest.get("model") or {}
-        after = stored.manifest.get("model") or {}
-        if (before.get("fingerprint"), before.get("onnx")) != (after.get("fingerprint"), after.get("onnx")):
+        before, after = self.stored.manifest.model, stored.manifest.model
+        if (before and (before.fingerprint, before.onnx)) != (after and (after.fingerprint, after.onnx)):
             self._embedder = None
-        self.stored, self.settings, self.model = stored, stored.settings, after.get("name")
+        self.stored, self.settings, self.model = stored, stored.settings, after.name if after else None
         self._dense, self._dense_error = None, None
         self._display_root = _display_root(Path(stored.root))
         return IndexUpdate(changed, stored.size)
@@ -142,7 +141,7 @@ class Index:
 
     def update_command(self) -> str:
         """The command that brings this index up to date with its files."""
-        paths = " ".join(shlex.quote(p) for p in self.stored.manifest.get("paths", [])) or "PATH"
+        paths = " ".join(shlex.quote(p) for p in self.stored.manifest.paths) or "PATH"
         where = "" if Path(self.path) == config.DEFAULT_INDEX else f" --index {shlex.quote(str(self.path))}"
         return f"qa index{where} {paths}"
 
@@ -150,7 +149,7 @@ class Index:
         """Source files added, changed or removed since the index was built."""
         root = Path(self.stored.root)
         known = {f.path: f for f in self.stored.files}
-        skipped = set(self.stored.manifest.get("skipped", []))
+        skipped = set(self.stored.manifest.skipped)
         stale = []
         for name, source in known.items():
             try:
@@ -162,9 +161,9 @@ class Index:
                 stale.append(name)
             elif status.st_mtime_ns != source.mtime_ns and _sha256(root / name) != source.sha256:
                 stale.append(name)
-        paths = [Path(p) for p in self.stored.manifest.get("paths", []) if Path(p).exists()]
+        paths = [Path(p) for p in self.stored.manifest.paths if Path(p).exists()]
         if paths:
-            _, files, _ = discover(paths, bool(self.stored.manifest.get("follow_links")))
+            _, files, _ = discover(paths, self.stored.manifest.follow_links)
             stale += sorted(n for n in (f.relative_to(root).as_posix() for f in files if f.is_relative_to(root))
                             if n not in known and n not in skipped)
         return stale
@@ -191,19 +190,20 @@ class Index:
     def _load_embedder(self) -> Embedder:
         """The index's own ONNX export when it has one (no torch), else sentence-transformers."""
         assert self.model is not None
-        recorded = self.stored.manifest.get("model") or {}
-        if recorded.get("onnx"):
+        recorded = self.stored.manifest.model
+        assert recorded is not None
+        if recorded.onnx:
             for name in ONNX_FILES:
                 self.stored.verify(name)
             return onnx_embedder(self.stored.folder)
-        if not recorded.get("fingerprint") or fingerprint(self.model) != recorded["fingerprint"]:
+        if not recorded.fingerprint or fingerprint(self.model) != recorded.fingerprint:
             raise ModelUnavailableError(
                 f"the model {self.model} changed since the index was built; rebuild with: {self.update_command()}")
         return SentenceTransformerEmbedder(self.model)
 
     def _dense_index(self) -> DenseIndex:
-        dense = self.stored.manifest.get("dense") or {"kind": "flat"}
-        if recorded_kind(dense) in ("ivf", "ivfpq"):
+        dense = self.stored.manifest.dense
+        if self.stored.manifest.dense_kind in ("ivf", "ivfpq"):
             self.stored.verify(APPROXIMATE_FILE)
             refine = int(dense.get("refine", 1))
             return DenseIndex.load(self.stored.folder / APPROXIMATE_FILE, int(dense["nprobe"]),

@@ -27,7 +27,8 @@ from qa.ingest.embedding import EmbedJob
 from qa.errors import IndexFormatError, ModelUnavailableError, NothingReadableError, QAError, UsageError
 from qa.ingest.split import Passage, TokenCounter, sentence_spans, split_document
 from qa.store.ownership import claim, remove_owned, reuse_or_make_owned_folder
-from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind, recorded_kind
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind
+from qa.store.manifest import FileRecord, Manifest, ModelRecord
 from qa.store.generation import (
     KEYS, BuildLock, Sentences, SourceFile, StoredIndex, clean_leftovers, link_or_copy, write_error, write_generation,
 )
@@ -151,11 +152,11 @@ class Build:
 
     def _reusable(self, stored: StoredIndex) -> bool:
         """Whether an index's vectors were made by this build's model, runtime and splitter."""
-        recorded = stored.manifest.get("model") or {}
-        return (stored.vectors is not None and recorded.get("name") == self.model
-                and recorded.get("fingerprint") == self.fingerprint
-                and recorded.get("quantization", "none") == self.quantization
-                and stored.manifest.get("splitter_version") == config.SPLITTER_VERSION)
+        recorded = stored.manifest.model
+        return (stored.vectors is not None and recorded is not None and recorded.name == self.model
+                and recorded.fingerprint == self.fingerprint
+                and recorded.quantization == self.quantization
+                and stored.manifest.splitter_version == config.SPLITTER_VERSION)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         if self.progress:
@@ -196,8 +197,7 @@ class Build:
         report.files = len(self.documents)
         report.up_to_date = bool(previous and not (report.changed or report.added or report.removed)
                                  and previous.root == str(self.root) and previous.settings == self.settings
-                                 and recorded_kind(previous.manifest.get("dense") or {})
-                                 == dense_kind(self.dense_index, previous.size)
+                                 and previous.manifest.dense_kind == dense_kind(self.dense_index, previous.size)
                                  and self._previous_model_intact()
                                  # the same files read differently (a newer reader: footnotes kept, ...)
                                  and all(previous.document_text(d.name) == d.text for d in self.documents))
@@ -226,7 +226,7 @@ class Build:
 
     def _previous_model_intact(self) -> bool:
         """The previous generation's ONNX files match their checksums (a damaged model is never kept)."""
-        if not (self.previous.manifest.get("model") or {}).get("onnx"):
+        if not (self.previous.manifest.model and self.previous.manifest.model.onnx):
             return True
         try:
             for name in ONNX_FILES:
@@ -259,26 +259,22 @@ class Build:
         if vectors is not None:
             extra[KEYS] = scratch / KEYS
             np.save(extra[KEYS], np.asarray([j.key for j in self.jobs], dtype=f"S{embedding.KEY_BYTES}"))
-        manifest = {
-            "format_version": config.FORMAT_VERSION,
-            "splitter_version": config.SPLITTER_VERSION,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "root": str(self.root),
-            "paths": [os.path.abspath(p) for p in self.paths],
-            "skipped": [s.path for s in self.report.skipped],
-            "follow_links": self.follow_links,
-            "model": None if vectors is None else {
-                "name": self.model, "dimension": int(vectors.shape[1]),
-                "fingerprint": self.fingerprint, "onnx": bool(onnx),
-                "quantization": self.quantization if onnx else "none",
-                "sentence_vectors": "late-chunked"},
-            "dense": dense,
-            "settings": self.settings.as_dict(),
-            "passages": {"count": len(self.passages)},
-            "bm25": {"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
-            "files": [{"path": s.path, "size": s.size, "sha256": s.sha256, "passages": s.count}
-                      for s in self.sources],
-        }
+        manifest = Manifest(
+            root=str(self.root),
+            paths=tuple(os.path.abspath(p) for p in self.paths),
+            settings=self.settings,
+            passages=len(self.passages),
+            model=None if vectors is None else ModelRecord(
+                self.model, int(vectors.shape[1]), self.fingerprint, bool(onnx),
+                self.quantization if onnx else "none"),
+            dense=dense,
+            files=tuple(FileRecord(s.path, s.size, s.sha256, s.count) for s in self.sources),
+            skipped=tuple(s.path for s in self.report.skipped),
+            follow_links=self.follow_links,
+            bm25={"k1": config.BM25_K1, "b": config.BM25_B, "epsilon": config.BM25_EPSILON},
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            splitter_version=config.SPLITTER_VERSION,
+        )
         bm25 = BM25.build([bm25_text(p, c) for p, c in zip(self.passages, self.bm25_contexts)], self.settings.bm25_terms)
         write_generation(self.index_dir, manifest, self.passages, self.sources, self.documents_text, vectors, bm25,
                          extra, sentences, regions={d.name: d.regions for d in self.documents})
@@ -346,7 +342,7 @@ class Build:
         if self.fingerprint is None:
             return {}
         files = {name: folder / name for name in ONNX_FILES}
-        if self.previous and (self.previous.manifest.get("model") or {}).get("onnx"):
+        if self.previous and self.previous.manifest.model and self.previous.manifest.model.onnx:
             try:
                 for name in ONNX_FILES:
                     self.previous.verify(name)      # same fingerprint and quantization, or it would not be reused

@@ -32,12 +32,6 @@ def dense_kind(requested: str, size: int) -> str:
     return "flat" if size < EXACT_LIMIT else "ivf" if size < COMPRESSED_LIMIT else "ivfpq"
 
 
-def recorded_kind(dense: dict[str, object]) -> str:
-    """The kind a manifest's "dense" entry names ("exact" is what older builds called "flat")."""
-    kind = str(dense.get("kind", "flat"))
-    return "flat" if kind == "exact" else kind
-
-
 class DenseIndex:
     """Inner-product search over normalised vectors: exact for small corpora, IVF for large ones."""
 

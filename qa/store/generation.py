@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -34,18 +33,17 @@ from typing import Any
 
 import numpy as np
 
-from qa.search.bm25 import BM25, SCHEMES
-from qa.config import FORMAT_VERSION, IndexSettings
+from qa.search.bm25 import BM25
+from qa.config import FORMAT_VERSION
 from qa.model.embedder import ONNX_FILES
 from qa.errors import IndexBusyError, IndexFormatError, NoIndexError, QAError, UsageError
 from qa.store.ownership import LOCK, OWNER, check, claim, make_owned_folder, remove_owned
 from qa.ingest.split import Passage
 from qa.search.dense import APPROXIMATE_FILE
+from qa.store.manifest import FormatMismatch, Manifest, ManifestError
 from qa.sources.document import Region
 
 CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
-MANIFEST_DIGEST = "manifest.sha256"
 KEYS = "input_keys.npy"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.npy"
@@ -148,7 +146,7 @@ def new_scratch(index_dir: Path) -> Path:
 
 def write_generation(
     index_dir: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     passages: list[Passage],
     files: list[SourceFile],
     texts: dict[str, str],
@@ -181,10 +179,8 @@ def write_generation(
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             link_or_copy(source, temporary / name)
-        manifest = dict(manifest, checksums={p.name: _checksum(p) for p in sorted(temporary.iterdir()) if p.name != OWNER})
-        data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
-        (temporary / MANIFEST).write_bytes(data)
-        (temporary / MANIFEST_DIGEST).write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
+        manifest.with_checksums({p.name: _checksum(p) for p in sorted(temporary.iterdir()) if p.name != OWNER}
+                                ).write(temporary)
         for path in temporary.iterdir():
             _fsync(path)
         _fsync(temporary)
@@ -358,7 +354,8 @@ class StoredIndex:
         if not name.startswith("gen-") or "/" in name or not self.folder.is_dir():
             raise IndexFormatError(f"The index at {index_dir} is damaged (CURRENT names no index). {_rebuild_hint(index_dir)}")
         self.manifest = self._read_manifest()
-        self.root: str = self.manifest.get("root", "")
+        self.settings = self.manifest.settings
+        self.root: str = self.manifest.root
         self._check_files()
         try:
             self._db = sqlite3.connect(f"file:{self.folder / PASSAGES}?mode=ro", uri=True, check_same_thread=False)
@@ -372,50 +369,27 @@ class StoredIndex:
             raise IndexFormatError(
                 f"The index at {index_dir} is damaged ({_first_line(error)}). {_rebuild_hint(index_dir)}"
             ) from None
-        if self.size != self.manifest["passages"]["count"]:
+        if self.size != self.manifest.passages:
             raise IndexFormatError(f"The index at {index_dir} is damaged (passage count). {_rebuild_hint(index_dir)}")
 
-    def _read_manifest(self) -> dict[str, Any]:
+    def _read_manifest(self) -> Manifest:
         try:
-            data = (self.folder / MANIFEST).read_bytes()
-            digest = (self.folder / MANIFEST_DIGEST).read_text(encoding="utf-8").strip()
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise ValueError(f"{MANIFEST} does not match {MANIFEST_DIGEST}")
-            manifest = json.loads(data.decode("utf-8"))
-        except (OSError, ValueError) as error:
+            return Manifest.read(self.folder)
+        except FormatMismatch as mismatch:
+            raise IndexFormatError(
+                f"The index at {self.index_dir} has format {mismatch.version!r}; this qa reads format {FORMAT_VERSION}. "
+                f"{_rebuild_hint(self.index_dir)}"
+            ) from None
+        except (OSError, ManifestError) as error:
             raise IndexFormatError(
                 f"The index at {self.index_dir} is damaged (manifest: {_first_line(error)}). {_rebuild_hint(self.index_dir)}"
             ) from None
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
-        if version != FORMAT_VERSION:
-            raise IndexFormatError(
-                f"The index at {self.index_dir} has format {version!r}; this qa reads format {FORMAT_VERSION}. "
-                f"{_rebuild_hint(self.index_dir)}"
-            )
-        passages = manifest.get("passages")
-        model = manifest.get("model")
-        try:
-            self.settings = IndexSettings(**manifest["settings"])
-            valid = (
-                isinstance(manifest.get("root"), str)
-                and isinstance(passages, dict)
-                and isinstance(passages.get("count"), int)
-                and self.settings.bm25_terms in SCHEMES
-                and (model is None or (isinstance(model, dict) and isinstance(model.get("dimension"), int)))
-            )
-        except (KeyError, TypeError):
-            valid = False
-        if not valid:
-            raise IndexFormatError(
-                f"The index at {self.index_dir} is damaged (manifest fields). {_rebuild_hint(self.index_dir)}"
-            )
-        return manifest
 
     def _check_files(self) -> None:
         """Every file the manifest lists is there with its size; its checksum is checked now, or, for the
         files only dense search reads (model, FAISS), by `verify` just before they are loaded."""
-        checksums = self.manifest.get("checksums")
-        if not isinstance(checksums, dict) or PASSAGES not in checksums:
+        checksums = self.manifest.checksums
+        if PASSAGES not in checksums:
             raise IndexFormatError(f"The index at {self.index_dir} is damaged (manifest lists no files). "
                                    f"{_rebuild_hint(self.index_dir)}")
         for name in checksums:
@@ -423,7 +397,7 @@ class StoredIndex:
 
     def verify(self, name: str, content: bool = True) -> None:
         """Raise IndexFormatError unless `name` has the size (and checksum) the manifest recorded."""
-        expected = self.manifest["checksums"].get(name)
+        expected = self.manifest.checksums.get(name)
         path = self.folder / name
         if not isinstance(expected, dict) or "/" in name:
             problem = "has a bad checksum entry"
@@ -442,9 +416,9 @@ class StoredIndex:
         if not path.is_file():
             return None
         vectors = np.load(path, mmap_mode="r", allow_pickle=False)
-        model = self.manifest.get("model") or {}
-        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != (self.size, model.get("dimension")):
-            raise ValueError(f"vectors have shape {vectors.shape}, expected ({self.size}, {model.get('dimension')})")
+        dimension = self.manifest.model.dimension if self.manifest.model else None
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != (self.size, dimension):
+            raise ValueError(f"vectors have shape {vectors.shape}, expected ({self.size}, {dimension})")
         return vectors
 
     def _read_sentence_vectors(self) -> np.ndarray | None:

@@ -129,7 +129,7 @@ class Manifest:
             paths=tuple(_typed(p, str) for p in _typed(raw.get("paths", []), list)),
             settings=settings,
             passages=_typed(_typed(raw["passages"], dict)["count"], int),
-            model=None if model is None else ModelRecord(**_typed(model, dict)),
+            model=None if model is None else _model(_typed(model, dict)),
             dense=dict(_typed(raw.get("dense") or {"kind": "flat"}, dict)),
             files=tuple(FileRecord(**_typed(f, dict)) for f in _typed(raw.get("files", []), list)),
             skipped=tuple(_typed(p, str) for p in _typed(raw.get("skipped", []), list)),
@@ -171,6 +171,14 @@ class Manifest:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ManifestError(f"{MANIFEST} does not match {MANIFEST_DIGEST}")
         return cls.from_json(data)
+
+
+def _model(raw: dict[str, Any]) -> ModelRecord:
+    model = ModelRecord(**raw)
+    _typed(model.name, str), _typed(model.dimension, int), _typed(model.onnx, bool), _typed(model.quantization, str)
+    if model.fingerprint is not None:
+        _typed(model.fingerprint, str)
+    return model
 
 
 def _typed(value: Any, kind: type) -> Any:

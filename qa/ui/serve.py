@@ -577,8 +577,8 @@ def _keep_fresh(index_dir: Path, paths: list[Path], engine: Engine, stop: thread
 
     manifest = engine.index.stored.manifest
     model = engine.index.model or config.DEFAULT_MODEL
-    quantization = (manifest.get("model") or {}).get("quantization") or config.DEFAULT_QUANTIZATION
-    follow_links = bool(manifest.get("follow_links"))
+    quantization = manifest.model.quantization if manifest.model else config.DEFAULT_QUANTIZATION
+    follow_links = manifest.follow_links
     one_at_a_time = threading.Lock()
 
     def update(changed: set[str] | None = None) -> None:
