@@ -222,16 +222,16 @@ def test_a_new_splitter_version_reuses_nothing(ix: Path, monkeypatch):
 
 
 def test_unchanged_files_read_differently_by_a_newer_reader_are_indexed_anew(ix: Path, monkeypatch):
-    import qa.ingest.build
+    import qa.sources
 
     assert Index.build([SEEDS], ix).up_to_date
-    original = qa.ingest.build.read
+    original = qa.sources.read
 
-    def newer_reader(path, root):
-        document = original(path, root)
+    def newer_reader(path, root, limits=None):
+        document = original(path, root, limits)
         return replace(document, text=document.text.replace("Chongqing", "Chongqing (a newer reader)"))
 
-    monkeypatch.setattr(qa.ingest.build, "read", newer_reader)
+    monkeypatch.setattr(qa.sources, "read", newer_reader)     # the reader pool's workers are forked: they see it
     report = Index.build([SEEDS], ix)
     assert not report.up_to_date and report.unchanged == 5
     assert any("(a newer reader)" in p.text for p in Index.open(ix).stored.all_passages())

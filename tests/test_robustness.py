@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -249,13 +250,22 @@ def test_a_build_failing_just_before_the_swap_changes_nothing(seeds_index: Path,
     corpus.mkdir()
     (corpus / "a.txt").write_text("Barn owls hunt mice at night.\n", encoding="utf-8")
 
-    def crash(*args, **kwargs):
-        raise OSError("disk full")
+    # The fault is injected at the last step before the swap: the complete generation's rename into place.
+    # (It patched os.replace, and died at the first checkpoint write, long before the swap.)
+    real_rename = os.rename
+    reached = []
 
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    def crash(source, target, *args, **kwargs):
+        if Path(source).name.startswith(".tmp-"):
+            reached.append(source)
+            raise OSError(errno.EIO, "Input/output error")
+        return real_rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", crash)
+    with pytest.raises(QAError, match="the index is as it was"):
         Index.build([corpus], index_dir)
     monkeypatch.undo()
+    assert reached, "the build reached the swap"
     assert current(index_dir) == before
     assert not list(index_dir.glob(".tmp-*"))
     assert_answers_from_seeds(index_dir)
