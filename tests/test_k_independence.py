@@ -103,7 +103,7 @@ def test_hits_over_every_format_are_the_same_for_every_k(mixed_index: Path, mode
 
 #: One long page on one subject: every passage of it matches, and each touches the next.
 LONG_PAGE = "\n\n".join(f"Section {i}. The kestrel hovers over the meadow at dawn, watching for voles in the grass; "
-                        f"observers counted {i} kestrels hunting along the hedge that morning." for i in range(60)) + "\n"
+                        f"observers counted {i} kestrels hunting along the hedge that morning." for i in range(100)) + "\n"
 
 
 @pytest.fixture(scope="module")
