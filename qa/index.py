@@ -257,7 +257,7 @@ class Index:
         if mode == "hybrid" and self.dense_error():
             self._warn(f"Dense search is unavailable ({self.dense_error()}); answering with BM25 only.")
             mode = "bm25"
-        depth = max(self.search_settings.depth, 4 * k)
+        depth = max(self.search_settings.depth, k)     # hits come from a fixed candidate depth, then are cut to k
         searched = [query for query in queries if query.searchable]
         vectors = self.embed([query.text for query in searched]) if mode != "bm25" and searched else None
         dense_found = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in searched]

@@ -30,7 +30,11 @@ def test_eval_json_on_the_dev_set_meets_the_bar(seeds_index: Path):
     modes = json.loads(result.stdout)["modes"]
     hybrid = modes["hybrid"]
     assert hybrid["recall@5"] == 1.0 and hybrid["mrr@10"] >= 0.9
-    assert hybrid["flagged"] == hybrid["unanswerable"] == 2 and hybrid["false_alarms"] == 0
+    # Precision first (issue 25): no answerable question flagged. Of the two unanswerable ones, the exchange
+    # rate of the yuan and the Brazilian real is no longer flagged since "Brazilian" counts as "Brazil", which
+    # the seeds name: a near-topic miss the README's verdict section counts among the flags that fewer false
+    # alarms cost. The World Cup one is still flagged.
+    assert hybrid["unanswerable"] == 2 and hybrid["flagged"] >= 1 and hybrid["false_alarms"] == 0
     assert modes["bm25"]["flagged"] is not None, "bm25 mode is judged too (without the model)"
 
 

@@ -32,3 +32,17 @@ def test_exit_and_quit_leave(fake_seeds_index: Path, word: str):
 def test_a_question_that_merely_contains_exit_is_asked(fake_seeds_index: Path):
     repl = run_qa("repl", "--index", str(fake_seeds_index), stdin="exit polls in Uruguay\n")
     assert "? exit polls in Uruguay" in repl.stdout
+
+
+def test_min_confidence_withholds_weak_answers_in_ask_batch_and_the_repl(fake_seeds_index: Path):
+    ix = str(fake_seeds_index)
+    asked = json.loads(run_qa("ask", "Who is Yu Xiaohui?", "--index", ix, "--json").stdout)
+    assert asked["results"]
+    strict = json.loads(run_qa("ask", "Who is Yu Xiaohui?", "--index", ix, "--json", "--min-confidence", "1").stdout)
+    assert strict["answered"] is False and strict["results"] == [] and strict["why"][0]["signal"] == "min_confidence"
+    batch = run_qa("batch", "-", "--index", ix, "--min-confidence", "1", stdin="Who is Yu Xiaohui?\n")
+    assert json.loads(batch.stdout)["results"] == []
+    repl = run_qa("repl", "--index", ix, "--min-confidence", "1", stdin="Who is Yu Xiaohui?\n")
+    assert "Passages withheld below --min-confidence" in repl.stdout
+    bad = run_qa("ask", "x", "--index", ix, "--min-confidence", "2")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -11,7 +11,7 @@ from typing import IO, Any, Iterator
 from qa.errors import QAError
 from qa.index import Index
 from qa.query import clean
-from qa.ui.render import answer_json, say
+from qa.ui.render import answer_json, below_minimum, say
 
 
 def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
@@ -78,6 +78,7 @@ def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
 def run_batch(
     index: Index, fd: int, k: int, mode: str, out: IO[str], batch_size: int,
     max_per_file: int | None = None, explain: bool = False, progress: Any = None,
+    min_confidence: float | None = None,
 ) -> int:
     """Answer every question read from `fd`; returns the exit code (1 if any line failed)."""
     failed = 0
@@ -105,7 +106,7 @@ def run_batch(
             for position, (line, item_id, question) in enumerate(jobs):
                 try:
                     answer = answers[position] if answers is not None else index.answer(question, k, mode, max_per_file)
-                    outputs[line] = answer_json(answer, explain, id=item_id)
+                    outputs[line] = answer_json(below_minimum(answer, min_confidence), explain, id=item_id)
                 except QAError as error:
                     outputs[line] = {"id": item_id, "line": line, "question": question, "error": str(error)}
         for line in sorted(outputs):

@@ -39,6 +39,16 @@ def _amount(text: str) -> float:
     return value
 
 
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the README test)."""
     search = argparse.ArgumentParser(add_help=False)
@@ -52,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
                         help="show each hit's dense rank and similarity, BM25 rank and score, and fused score")
     search.add_argument("--full", action="store_true", default=argparse.SUPPRESS,
                         help="show whole passages (default: the answering sentence with a sentence either side)")
+    search.add_argument("--min-confidence", type=_confidence, default=argparse.SUPPRESS, metavar="X",
+                        help="answers whose answer confidence is below X (0 to 1) are reported as not answered and "
+                             "their passages withheld (for scripts; default: every answer is shown, a weak one "
+                             "labelled)")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help=f"index folder (default {config.DEFAULT_INDEX})")
@@ -166,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, {"k": config.DEFAULT_K, "mode": config.DEFAULT_MODE, "index": config.DEFAULT_INDEX,
-                                "max_per_file": None, "explain": False, "full": False}[name])
+                                "max_per_file": None, "explain": False, "full": False,
+                                "min_confidence": None}[name])
 
 
 def _say(message: str) -> None:
@@ -276,10 +291,11 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.ui.render import answer_json, answer_renderable
+    from qa.ui.render import answer_json, answer_renderable, below_minimum
 
     index = _open(args)
     answer = index.answer(args.question, _opt(args, "k"), _opt(args, "mode"), _opt(args, "max_per_file"))
+    answer = below_minimum(answer, _opt(args, "min_confidence"))
     _warn(index)
     if args.json:
         print(json.dumps(answer_json(answer, _opt(args, "explain")), ensure_ascii=False))
@@ -315,7 +331,8 @@ def _repl(args: argparse.Namespace) -> int:
     from qa.ui import repl
 
     return repl.run(_open(args), _console(), _opt(args, "k"), _opt(args, "mode"),
-                    max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"), full=_opt(args, "full"))
+                    max_per_file=_opt(args, "max_per_file"), explain=_opt(args, "explain"), full=_opt(args, "full"),
+                    min_confidence=_opt(args, "min_confidence"))
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -333,7 +350,8 @@ def _batch(args: argparse.Namespace) -> int:
             raise UsageError(f"Cannot read {args.file}: {error.strerror}. Name a file of questions, or - for stdin.") from None
     console = _console(stderr=True)
     options = dict(k=_opt(args, "k"), mode=_opt(args, "mode"), max_per_file=_opt(args, "max_per_file"),
-                   explain=_opt(args, "explain"), out=sys.stdout, batch_size=config.BATCH_GROUP)
+                   explain=_opt(args, "explain"), out=sys.stdout, batch_size=config.BATCH_GROUP,
+                   min_confidence=_opt(args, "min_confidence"))
     try:
         if console.is_terminal:
             with console.status("Answering…") as status:

@@ -17,7 +17,7 @@ from qa.errors import QAError
 from qa.index import Index
 from qa.search.hits import Answer
 from qa.query import clean
-from qa.ui.render import answer_renderable, say, terminal_safe, visible
+from qa.ui.render import answer_renderable, below_minimum, say, terminal_safe, visible
 
 HELP = """\
 Type a question and press Enter. Commands:
@@ -39,9 +39,11 @@ class Repl:
     """Settings and command handling, independent of where lines come from."""
 
     def __init__(self, index: Index, console: Console, k: int, mode: str,
-                 max_per_file: int | None = None, explain: bool = False, full: bool = False) -> None:
+                 max_per_file: int | None = None, explain: bool = False, full: bool = False,
+                 min_confidence: float | None = None) -> None:
         self.index, self.console, self.k, self.mode = index, console, k, mode
         self.max_per_file, self.explain, self.full = max_per_file, explain, full
+        self.min_confidence = min_confidence
         self.last: Answer | None = None
 
     def handle(self, line: str, echo: bool = False) -> bool:
@@ -59,7 +61,7 @@ class Repl:
             update = self.index.refresh()
             if update:
                 self.console.print(Text(update.describe(), style="dim"))
-            answer = self.index.answer(line, self.k, self.mode, self.max_per_file)
+            answer = below_minimum(self.index.answer(line, self.k, self.mode, self.max_per_file), self.min_confidence)
         except QAError as error:
             self.console.print(Text(f"error: {error}", style="red"))
             return True
@@ -117,9 +119,10 @@ class Repl:
 
 
 def run(index: Index, console: Console, k: int, mode: str, read_line: Callable[[str], str] | None = None,
-        max_per_file: int | None = None, explain: bool = False, full: bool = False) -> int:
+        max_per_file: int | None = None, explain: bool = False, full: bool = False,
+        min_confidence: float | None = None) -> int:
     """The loop. On a terminal: prompt, line editing and history; otherwise one question a line."""
-    repl = Repl(index, console, k, mode, max_per_file, explain, full)
+    repl = Repl(index, console, k, mode, max_per_file, explain, full, min_confidence)
     if not sys.stdin.isatty() and read_line is None:
         if isinstance(sys.stdin, io.TextIOWrapper):
             sys.stdin.reconfigure(errors="replace")     # a stray byte that is not UTF-8 costs that character only
