@@ -118,6 +118,7 @@ class Index:
         follow_links: bool = False,
         cluster: str | None = None,
         dense_index: str = "auto",
+        limits: config.ReadLimits | None = None,
     ) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`.
 
@@ -126,13 +127,14 @@ class Index:
         `follow_links`: also read symbolic links leading outside them.
         `cluster`: a dask.distributed scheduler address; its workers do the embedding.
         `dense_index`: "flat", "ivf", "ivfpq", or "auto" (by size); recorded in the manifest.
+        `limits`: what reading one file may cost (default: config.ReadLimits.current()).
         """
         if paths is None:
             from qa.ingest.plan import plan_build
 
             paths = plan_build(Path(path), []).paths
         return build_index([Path(p) for p in paths], Path(path), model, settings, progress, quantization,
-                           follow_links, cluster, dense_index)
+                           follow_links, cluster, dense_index, limits)
 
     @property
     def size(self) -> int:

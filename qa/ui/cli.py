@@ -197,10 +197,15 @@ def _console(stderr: bool = False) -> Any:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    """Open the index and say, in one line, if its files changed since it was built."""
+    return open_index(_opt(args, "index"))
+
+
+def open_index(index_dir: Path) -> Any:
+    """Open the index (model and settings checked) and say, in one line, if its files changed since it was
+    built. qa serve and qa mcp open theirs the same way."""
     from qa.index import Index
 
-    index = Index.open(_opt(args, "index"), model=os.environ.get("QA_MODEL") or None, expect=config.IndexSettings())
+    index = Index.open(index_dir, model=os.environ.get("QA_MODEL") or None, expect=config.IndexSettings())
     stale = index.stale_files()
     if stale:
         shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")

@@ -39,6 +39,7 @@ from typing import Any, Callable
 
 from qa import config
 from qa.errors import QAError, UsageError
+from qa.ui.cli import open_index
 
 #: Largest request body /ask accepts (and /show, which reads none); larger ones get 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -171,19 +172,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def open_index(index_dir: Path) -> Any:
-    """Open the index as the CLI does (model and settings checked), saying on stderr if its files changed."""
-    from qa.index import Index
-
-    index = Index.open(index_dir, model=os.environ.get("QA_MODEL") or None, expect=config.IndexSettings())
-    stale = index.stale_files()
-    if stale:
-        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
-        say(f"warning: {len(stale)} file(s) changed since the index was built ({shown}); "
-            f"update with: {index.update_command()}")
-    return index
 
 
 class Engine:
