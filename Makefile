@@ -26,8 +26,10 @@ index: setup
 run: index
 	$(BIN)/qa
 
-# Two workers: the machine has two cores, and the suite is mostly model and process start-up.
+# Types first (pyproject.toml's [tool.mypy]), then the suite. Two workers: the machine has two cores, and
+# the suite is mostly model and process start-up.
 test: setup
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
 bench: setup
