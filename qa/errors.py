@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.sources.document import Skipped
+
 
 class QAError(Exception):
     """Base error: `str(error)` is one line saying what went wrong and what to do next."""
@@ -34,6 +39,6 @@ class IndexBusyError(QAError):
 class NothingReadableError(QAError):
     """No file under the paths could be read; `skipped` says why for each (qa.sources.Skipped)."""
 
-    def __init__(self, message: str, skipped: list) -> None:   # type: ignore[type-arg]
+    def __init__(self, message: str, skipped: list[Skipped]) -> None:
         super().__init__(message)
         self.skipped = skipped

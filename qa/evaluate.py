@@ -158,11 +158,11 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
             rank = first_answer(answer.hits, question.gold)
             scores.found_at[question.id] = rank
             if rank != 1:
-                top = answer.hits[0] if answer.hits else None
+                first = answer.hits[0] if answer.hits else None
                 scores.misses.append({
                     "id": question.id, "question": question.question, "rank": rank,
-                    "first": top.answer_citation if top else None,
-                    "first_text": top.passage.text[:160] if top else None,
+                    "first": first.answer_citation if first else None,
+                    "first_text": first.passage.text[:160] if first else None,
                 })
         results[mode] = scores
     return results

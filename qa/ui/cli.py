@@ -8,14 +8,14 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from qa import config
 from qa.errors import QAError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
 
 
@@ -51,7 +51,7 @@ def _confidence(text: str) -> float:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the README test)."""
-    search = argparse.ArgumentParser(add_help=False)
+    search = _Parser(add_help=False)
     search.add_argument("-k", type=_positive, default=argparse.SUPPRESS,
                         help=f"passages per answer (default {config.DEFAULT_K})")
     search.add_argument("--mode", choices=config.MODES, default=argparse.SUPPRESS,
@@ -66,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
                         help="answers whose answer confidence is below X (0 to 1) are reported as not answered and "
                              "their passages withheld (for scripts; default: every answer is shown, a weak one "
                              "labelled)")
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     where.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help=f"index folder (default {config.DEFAULT_INDEX})")
 

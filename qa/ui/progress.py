@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 from typing import Any
 
 #: What each stage counts, for the bar's label.
@@ -27,8 +28,9 @@ class BuildProgress:
         self._bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._bar.__exit__(kind, error, trace)
 
     def update(self, stage: str, done: int, total: int) -> None:
         label, unit = _UNITS.get(stage, (stage[:1].upper() + stage[1:], ""))

@@ -8,7 +8,7 @@ import re
 import sys
 from dataclasses import replace
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from rich.console import Console, Group
 from rich.padding import Padding
@@ -98,7 +98,8 @@ def console(stderr: bool = False) -> Console:
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() and int(columns) > 0 else 1_000_000
     colour = bool(os.environ.get("FORCE_COLOR"))
-    return Console(file=_PlainLines(stream), width=width, force_terminal=colour, color_system="standard" if colour else None,
+    # rich only writes to and flushes its file: _PlainLines is that much of a text stream.
+    return Console(file=cast(IO[str], _PlainLines(stream)), width=width, force_terminal=colour, color_system="standard" if colour else None,
                    highlight=False, emoji=False, markup=False)
 
 
