@@ -56,8 +56,8 @@ class IndexSettings:
     heading_context: bool = False
     #: BM25 terms come from that context too, not only from the passage (off, likewise).
     bm25_context: bool = False
-    #: BM25 terms: "plain" (lower-cased words), "stem" (English Snowball stems), "stem-stop" (and no stop words),
-    #: "code" (plain words, and names written as code kept whole too: "os.environ", "zip()", "strict=true").
+    #: BM25 terms: "plain" (lower-cased words), or "code" (plain words, and names written as code kept whole
+    #: too: "os.environ", "zip()", "strict=true"); see qa.search.bm25.SCHEMES.
     bm25_terms: str = "plain"
 
     def as_dict(self) -> dict[str, object]:

@@ -4,7 +4,7 @@ Whatever a question holds (lone surrogates from undecodable bytes in argv or a p
 zero-width spaces), the cleaned text is valid Unicode that every tokenizer takes. From it, once:
 
 - `terms`: the BM25 terms (plain scheme: lower-cased words, CJK runs as character pairs), and
-  `terms_in(scheme)` for an index built with another scheme;
+  `terms_in(scheme)` for an index built with the "code" scheme;
 - `words`: the question's words as written, each with its terms and what it is: part of a quoted literal
   or an example value ("a date string like "30 Nov 00"", "e.g. 3.14", a number in a how-to question), part of a name written as code
   (`json.dumps`, `sort_keys`, `zip()`), capitalised inside the question (a name);

@@ -68,3 +68,35 @@ def test_code_terms_score_as_rank_bm25_over_the_same_terms(index, question):
 def test_code_terms_keep_names_whole_and_split(text, words, extra):
     assert tokenize(text, "code") == tokenize(text) + extra
     assert words <= set(tokenize(text))        # the split words are there too
+
+
+def test_an_index_with_retired_stemmed_terms_asks_for_a_rebuild_and_rebuilds(fake_seeds_index, fake_model, tmp_path):
+    """Stemmed BM25 terms were measured and dropped: an index that recorded them is refused with a rebuild
+    command (not "damaged", not a traceback), and that command rebuilds it from its recorded paths."""
+    import shutil
+    from dataclasses import replace
+
+    from qa import Index
+    from qa.errors import IndexFormatError
+    from qa.store.manifest import Manifest
+    from tests.conftest import run_qa
+
+    path = tmp_path / "old-index"
+    shutil.copytree(fake_seeds_index, path)
+    generation = path / (path / "CURRENT").read_text(encoding="utf-8").strip()
+    manifest = Manifest.read(generation)
+    replace(manifest, settings=replace(manifest.settings, bm25_terms="stem")).write(generation)
+    with pytest.raises(IndexFormatError, match=r"stemmed BM25 terms .* Rebuild it with: qa index --index "):
+        Index.open(path)
+    shown = run_qa("ask", "Uruguay", "--index", str(path))
+    assert shown.returncode == 1 and "Rebuild it with" in shown.stderr and "Traceback" not in shown.stderr
+    rebuilt = run_qa("index", "--index", str(path), "--model", str(fake_model))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert Index.open(path).settings.bm25_terms == "plain"
+
+
+def test_unknown_schemes_are_refused():
+    with pytest.raises(ValueError, match="unknown BM25 terms"):
+        tokenize("some text", "stem")
+    with pytest.raises(ValueError, match="unknown BM25 terms"):
+        BM25.build(["some text"], "stem-stop")

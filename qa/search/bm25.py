@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import BM25_B, BM25_EPSILON, BM25_K1
+from qa.errors import IndexFormatError
 
 #: Scripts written without spaces between words: Han ideographs (with extensions and compatibility forms),
 #: Hiragana and Katakana (with half-width forms). Hangul is written with spaces and stays in words.
@@ -24,7 +25,7 @@ _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-
 #: A run of CJK characters, or a run of other letters and digits.
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+", re.UNICODE)
 
-#: Common English function words, left out of BM25 terms by the "stem-stop" scheme.
+#: Common English function words: the verdict does not count them as the question's key terms.
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -34,7 +35,11 @@ STOP_WORDS = frozenset(
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves""".split()
 )
-SCHEMES = ("plain", "stem", "stem-stop", "code")
+#: How text becomes terms (see `tokenize`).
+SCHEMES = ("plain", "code")
+#: Schemes older builds could record (English stems, and stems without stop words): measured and rejected
+#: (tests/bench/RESULTS.md); an index built with one must be rebuilt.
+RETIRED_SCHEMES = ("stem", "stem-stop")
 
 #: A name as code writes it: words joined by dots or underscores (`os.environ`, `hashlib.sha256`,
 #: `snake_case_names`, `__init__`), a call (`zip(`), or an option (`strict=True`, `indent=4`).
@@ -42,7 +47,7 @@ _IDENTIFIER = re.compile(r"(?<![\w.])(\w+(?:\.\w+)*)(\(|=\w+)?")
 
 
 def tokenize(text: str, scheme: str = "plain") -> list[str]:
-    """BM25 terms of `text`: lower-cased runs of letters and digits, stemmed and filtered by `scheme`.
+    """BM25 terms of `text`: lower-cased runs of letters and digits ("plain"), and names written as code ("code").
 
     The "code" scheme adds, to the plain words, each name written as code kept whole: `os.environ`
     gives "os", "environ" and "os.environ"; `zip(` also "zip()"; `strict=True` also "strict=true".
@@ -58,9 +63,7 @@ def tokenize(text: str, scheme: str = "plain") -> list[str]:
         return words
     if scheme == "code":
         return words + identifiers(text)
-    if scheme == "stem-stop":
-        words = [w for w in words if w not in STOP_WORDS]
-    return _stemmer().stemWords(words)
+    raise ValueError(f"unknown BM25 terms {scheme!r}; choose one of {', '.join(SCHEMES)}")
 
 
 def identifiers(text: str) -> list[str]:
@@ -86,16 +89,6 @@ def _pieces(word: str) -> list[str]:
 
 
 _IS_CJK = re.compile(f"[{_CJK}]")
-_STEMMER = None
-
-
-def _stemmer():  # PyStemmer: Snowball English, in C
-    global _STEMMER
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return _STEMMER
 
 
 @dataclass
@@ -118,7 +111,9 @@ class BM25:
         b: float = BM25_B,
         epsilon: float = BM25_EPSILON,
     ) -> BM25:
-        """Weights for every (term, passage) pair of `texts`."""
+        """Weights for every (term, passage) pair of `texts` (ValueError for a scheme not in SCHEMES)."""
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown BM25 terms {scheme!r}; choose one of {', '.join(SCHEMES)}")
         vocabulary: dict[str, int] = {}
         chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (terms, rows, frequencies)
         lengths = np.zeros(len(texts), dtype=np.float64)
@@ -186,7 +181,15 @@ class BM25:
 
     @classmethod
     def load(cls, folder: Path, size: int, scheme: str = "plain") -> BM25:
-        """Read what `save` wrote; never unpickles."""
+        """Read what `save` wrote; never unpickles. Terms made by a retired scheme raise IndexFormatError
+        asking for a rebuild (a question's terms could not match them any more)."""
+        if scheme in RETIRED_SCHEMES:
+            index_dir = folder.parent
+            raise IndexFormatError(
+                f"The index at {index_dir} was built with stemmed BM25 terms ({scheme!r}), which this qa no longer "
+                f"reads. Rebuild it with: qa index --index {index_dir}")
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown BM25 terms {scheme!r}")
         terms = json.loads((folder / "bm25.terms.json").read_text(encoding="utf-8"))
         indptr = np.load(folder / "bm25.indptr.npy", allow_pickle=False)
         rows = np.load(folder / "bm25.rows.npy", allow_pickle=False)
