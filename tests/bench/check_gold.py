@@ -53,6 +53,14 @@ def read_set(path: Path) -> list[dict[str, object]]:
     return rows
 
 
+def gold_files(row: dict[str, object]) -> list[str]:
+    """The gold file names of one question (none when its gold is malformed)."""
+    gold = row.get("gold")
+    if not isinstance(gold, list):
+        return []
+    return [str(item["file"]) for item in gold if isinstance(item, dict) and "file" in item]
+
+
 def check_set(path: Path, root: Path, texts: dict[Path, str]) -> list[str]:
     """Problems found in one set (empty when it is sound)."""
     problems: list[str] = []
@@ -127,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += check_set(path, args.root, texts)
         rows = read_set(path)
         kinds = Counter(str(row.get("kind")) for row in rows)
-        files = {str(g["file"]) for row in rows for g in row.get("gold") or [] if isinstance(g, dict)}  # type: ignore[union-attr]  # gold rows are JSON objects, checked above
+        files = {file for row in rows for file in gold_files(row)}
         print(f"{path}: {len(rows)} questions, {len(files)} gold files, "
               + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     problems += duplicates(list(args.sets), list(args.against), args.near)
