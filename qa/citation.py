@@ -10,6 +10,11 @@ The forms, after the file's path as printed:
     survey.docx § Methods ¶ 2               DOCX: heading path, block number under it
     survey.docx § Methods ¶ 2-4             DOCX: a merged hit over blocks 2 to 4 of one section
     survey.docx § Methods ¶ 5 to § Results ¶ 2   DOCX: a merged hit that runs on into another section
+    page.html ¶ 12                          HTML whose source lines do not tell blocks apart (a minified page,
+    page.html § Owls > Part 4 ¶ 2-3         a page without headings): block number under the heading path
+
+A heading met again under the same parents is named with its position by its reader (`§ Warning (2nd) ¶ 1`),
+so every form names one place.
 
 Any of them may end with `, answer under § Heading` (the section the answering sentence is in).
 
@@ -47,7 +52,8 @@ class Citation:
     """Where a hit is: a file (as printed) and a locator in that file's own terms.
 
     Exactly one kind of locator is set: `line` (text, Markdown; HTML with `heading`), `page` (PDF) or
-    `paragraph` (DOCX, with `heading` when the block is under one).
+    `paragraph` (DOCX, and HTML blocks a source line does not tell apart; with `heading` when the block is
+    under one).
     """
 
     path: str
@@ -76,7 +82,8 @@ class Citation:
 
     @property
     def kind(self) -> str:
-        """"lines" (text, Markdown, or HTML without a heading), "html", "pdf" or "docx"."""
+        """"lines" (text, Markdown, or HTML without a heading), "html", "pdf" or "docx" (numbered blocks: DOCX,
+        and HTML blocks cited by number)."""
         if self.page is not None:
             return "pdf"
         if self.paragraph is not None:
@@ -120,14 +127,14 @@ class Citation:
         for candidate in dict.fromkeys((text, text.strip())):
             for path in known:
                 if candidate.startswith(path):
-                    fields = _locator(candidate[len(path):], text)
-                    if fields is not None:
-                        return cls(path, **fields)
+                    found = _locator(path, candidate[len(path):], text)
+                    if found is not None:
+                        return found
         stripped = text.strip()
         for start in _locator_starts(stripped):
-            fields = _locator(stripped[start:], text)
-            if fields is not None:
-                return cls(stripped[:start], **fields)
+            found = _locator(stripped[:start], stripped[start:], text)
+            if found is not None:
+                return found
         raise UsageError(f"{_short(text)} is not a citation. Give one as qa ask prints it, e.g. notes.txt:12-18, "
                          "page.html:212 § Heading, report.pdf p. iv or doc.docx § Heading ¶ 3.")
 
@@ -191,27 +198,25 @@ def _locator_starts(text: str) -> list[int]:
     return [m.start() for m in _STARTS.finditer(text, 1)]
 
 
-def _locator(rest: str, whole: str) -> dict[str, object] | None:
-    """The fields `rest` (what follows the path) gives, or None when it is not a locator."""
+def _locator(path: str, rest: str, whole: str) -> Citation | None:
+    """The citation of `path` that `rest` (what follows the path) locates, or None when it is not a locator."""
     for pattern in (_LINES, _PDF, _DOCX):
         match = pattern.fullmatch(rest)
         if match is None:
             continue
         g = match.groupdict()
-        fields: dict[str, object] = {"answer_heading": _text(g["answer"])}
+        answer = _text(g["answer"])
         if pattern is _LINES:
-            fields.update(line=_number(g["line"], whole), last_line=_number(g["last_line"], whole),
-                          heading=_text(g["heading"]))
-        elif pattern is _PDF:
-            fields.update(page=_text(g["page"]), last_page=_text(g["last_page"]))
-        else:
-            heading = _text(g["heading"])
-            fields.update(heading=heading, paragraph=_number(g["paragraph"], whole))
-            if g["same_last"] is not None:
-                fields.update(last_heading=heading, last_paragraph=_number(g["same_last"], whole))
-            elif g["last_paragraph"] is not None:
-                fields.update(last_heading=_text(g["last_heading"]), last_paragraph=_number(g["last_paragraph"], whole))
-        return fields
+            return Citation(path, line=_number(g["line"], whole), last_line=_number(g["last_line"], whole),
+                            heading=_text(g["heading"]), answer_heading=answer)
+        if pattern is _PDF:
+            return Citation(path, page=_text(g["page"]), last_page=_text(g["last_page"]), answer_heading=answer)
+        heading = _text(g["heading"])
+        last_heading, last = ((heading, g["same_last"]) if g["same_last"] is not None
+                              else (_text(g["last_heading"]), g["last_paragraph"]))
+        return Citation(path, heading=heading, paragraph=_number(g["paragraph"], whole),
+                        last_heading=last_heading if last is not None else None,
+                        last_paragraph=_number(last, whole), answer_heading=answer)
     return None
 
 
