@@ -37,7 +37,8 @@ class Region:
     page_label: str | None = None      # PDF: the page's own label ("iv", "12"), when it has one
     heading: str | None = None         # HTML, DOCX, Markdown: heading path, "Built-in Functions > zip"
     source_line: int | None = None     # HTML: line of the source file where the block starts
-    paragraph: int | None = None       # DOCX: 1-based block number under its heading
+    paragraph: int | None = None       # DOCX: 1-based block number under its heading; HTML: the same, for a
+    #                                    block its source line and heading do not tell apart from others
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,39 @@ class Document:
         return self.regions[position] if position >= 0 else Region(0)
 
 
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+class HeadingPath:
+    """The heading path in force while a reader walks a document's headings, each one unique: a heading
+    met again under the same parents (a Word file's third "Warning") is named with its position,
+    "Warning (3rd)", so a citation that names it (`§ Warning (3rd) ¶ 2`) leads to one place."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, str]] = []
+        self._seen: set[tuple[str, ...]] = set()
+
+    def enter(self, level: int, text: str) -> None:
+        """A heading of `level` (1 is the highest) with `text` starts here."""
+        while self.parts and self.parts[-1][0] >= level:
+            self.parts.pop()
+        parents = tuple(name for _, name in self.parts)
+        name, count = text, 1
+        while parents + (name,) in self._seen:
+            count += 1
+            name = f"{text} ({ordinal(count)})"
+        self._seen.add(parents + (name,))
+        self.parts.append((level, name))
+
+    @property
+    def current(self) -> str | None:
+        """The path, "Methods > Night walks" (None before the first heading)."""
+        return " > ".join(name for _, name in self.parts) or None
+
+
 class Blocks:
     """Extracted text assembled piece by piece (HTML, DOCX): pieces joined by a blank line, each one a
     Paragraph (its surrounding whitespace left out; a Paragraph per line with `lines`) and a Region
@@ -114,9 +148,10 @@ class Blocks:
         self.paragraphs: list[Paragraph] = []
         self.regions: list[Region] = []
 
-    def append(self, text: str, block: int, lines: bool = False, **where: object) -> None:
+    def append(self, text: str, block: int, lines: bool = False, *, heading: str | None = None,
+               source_line: int | None = None, paragraph: int | None = None) -> None:
         """Add `text` as one paragraph numbered `block` (`lines`: a paragraph per line, as the text reader
-        reads code); `where` fills its Region (heading, source_line...)."""
+        reads code); `heading`, `source_line` and `paragraph` fill its Region."""
         if self.parts:
             self.parts.append("\n\n")
             self.length += 2
@@ -129,7 +164,7 @@ class Blocks:
             if piece.strip():
                 lead = len(piece) - len(piece.lstrip())
                 self.paragraphs.append(Paragraph(start + first + lead, start + first + len(piece.rstrip()), block))
-        self.regions.append(Region(start, **where))  # type: ignore[arg-type]
+        self.regions.append(Region(start, heading=heading, source_line=source_line, paragraph=paragraph))
 
     def extracted(self, title: str | None) -> Extracted:
         return Extracted("".join(self.parts), self.paragraphs, 0, "utf-8", title, self.regions)

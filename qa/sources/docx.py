@@ -3,8 +3,9 @@
 The extracted text is the blocks (paragraphs, headings, tables as rows of `cell | cell`) separated
 by blank lines. A heading starts a new block of passages and a new section; the citation is the
 heading path and the block's number in its section, `report.docx § Methods > Night walks ¶ 2`
-(¶ 1 is the heading with what follows it; blocks before the first heading count from the start).
-The "Title" paragraph is the document's title, not part of heading paths. python-docx is imported
+(¶ 1 is the heading with what follows it; blocks before the first heading count from the start). A
+heading met again under the same parents is named with its position (`§ Warning (2nd) ¶ 1`), so every
+citation names one place. The "Title" paragraph is the document's title, not part of heading paths. python-docx is imported
 here, so only when a .docx file is read.
 """
 
@@ -16,7 +17,7 @@ import zipfile
 import zlib
 
 from qa.config import ReadLimits
-from qa.sources.document import Blocks, Extracted, Unreadable, first_line, over_expanded
+from qa.sources.document import Blocks, Extracted, HeadingPath, Unreadable, first_line, over_expanded
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
@@ -98,15 +99,13 @@ class _Builder:
     def __init__(self) -> None:
         self.out = Blocks()
         self.block = 0
-        self.path: list[tuple[int, str]] = []
+        self.path = HeadingPath()
         self.path_seen: list[str] = []
         self.number = 0           # blocks in the current section
         self.pending_heading = False
 
     def heading(self, level: int, text: str) -> None:
-        while self.path and self.path[-1][0] >= level:
-            self.path.pop()
-        self.path.append((level, text))
+        self.path.enter(level, text)
         self.path_seen.append(text)
         self.block += 1
         self.number = 0
@@ -121,5 +120,4 @@ class _Builder:
             self.pending_heading = False
         else:
             self.number += 1
-        heading = " > ".join(t for _, t in self.path) or None
-        self.out.append(text, self.block, lines=lines, heading=heading, paragraph=max(self.number, 1))
+        self.out.append(text, self.block, lines=lines, heading=self.path.current, paragraph=max(self.number, 1))
