@@ -69,7 +69,8 @@ def merged(first: Passage, second: Passage, source: str) -> Passage:
 
     It is cited from where the earlier one starts to where the later one ends: a merged passage that runs
     over two PDF pages is cited `p. 1-2`, over two DOCX sections `§ A ¶ 5 to § B ¶ 1`, over HTML blocks on
-    later source lines `:40-52 § Heading` (never by a page or section the answer may not be on).
+    later source lines `:40-52 § Heading`, over numbered HTML blocks `¶ 3-5` (never by a page or section the
+    answer may not be on).
     """
     start, end = min(first.start, second.start), max(first.end, second.end)
     earlier = first if first.start <= second.start else second     # its locator (page, heading...) starts the citation
@@ -80,6 +81,13 @@ def merged(first: Passage, second: Passage, source: str) -> Passage:
     line = _last(later, "source_line")
     section, paragraph = ((later.last_heading, later.last_paragraph) if later.last_paragraph is not None
                           else (later.heading, later.paragraph))
+    if earlier.source_line is not None and line is not None and (earlier.paragraph is None) != (paragraph is None):
+        # An HTML page cites most blocks by source line and some by number (qa/sources/html.py): a hit
+        # from one kind into the other is cited by its source lines, first to last (`:40-40 § H` when both
+        # are on one line): a block number alone would leave the later part out.
+        return replace(earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
+                       line_end=max(first.line_end, second.line_end), text=source[start:end], paragraph=None,
+                       last_source_line=line, last_heading=None, last_paragraph=None)
     return replace(
         earlier, start=start, end=end, line_start=min(first.line_start, second.line_start),
         line_end=max(first.line_end, second.line_end), text=source[start:end],

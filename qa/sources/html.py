@@ -7,7 +7,13 @@ runs on into the next section, as it does in the page's text form (held to one s
 docs' many short sections made short passages, and the HTML form answered less well than the same
 pages as text: tests/bench/html_vs_text.py). Each block records the heading path above it and the line
 of the .html file where it starts, found by locating the block's first words in the page's own text,
-so a citation names the section where its passage starts. The page's declared charset
+so a citation names the section where its passage starts (`page.html:212 § Copying files`). Where
+source line and heading do not tell a block from another (a minified page is one line; a page without
+headings; a block whose words are not found in the page) the block is cited by its number under its
+heading path instead, as in a Word file (`page.html ¶ 12`, `page.html § Owls > Part 4 ¶ 2`), and a
+heading met again under the same parents is named with its position (`§ Warning (2nd)`): every citation
+names one place. Ad boxes trafilatura keeps (a `<div class="ads">` inside the article: its vocabulary
+knows "ad-" and " ad " but not "ads" or "advertisement") are removed first. The page's declared charset
 (`<meta charset>`) is honoured. trafilatura (Apache-2.0) and lxml are imported here, so only when an
 HTML file is read.
 """
@@ -15,9 +21,15 @@ HTML file is read.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from qa.config import ReadLimits
-from qa.sources.document import Blocks, Extracted, Unreadable
+from qa.sources.document import Blocks, Extracted, HeadingPath, Unreadable
+
+if TYPE_CHECKING:   # lxml ships no type information: these name the objects, mypy reads them as Any
+    from lxml.etree import _Element as XmlElement
+    from lxml.html import HtmlElement
 
 _SPACE = re.compile(r"\s+")
 _PERMALINK = re.compile(r"\s*[¶#]\s*$")          # Sphinx and other generators end headings with a link mark
@@ -34,6 +46,7 @@ def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     tree = load_html(data)
     if tree is None:
         raise Unreadable("not an HTML page qa can parse")
+    _drop_ads(tree)
     _keep_footnotes(tree)
     _unmark_anchor_ids(tree)
     _drop_permalinks(tree)
@@ -52,34 +65,55 @@ def read(data: bytes, limits: ReadLimits | None = None) -> Extracted:
     builder = _Builder(lines)
     for element in document.iter("main"):
         builder.walk(element)
+    builder.finish()
     title = _PERMALINK.sub("", (declared or "").strip()) or builder.first_heading
     return builder.out.extracted(title or None)
+
+
+#: A class or id naming an ad box: "ads", "advert", "advertisement", "sponsored", "adsbygoogle", "ad-slot"...
+#: (whole tokens only: "admonition", "header", "download" are not ads).
+_AD = re.compile(r"(?:ads?|adverts?|advertisements?|advertising|adbox|adsbygoogle|adslot|sponsor|sponsored|promo)"
+                 r"(?:[-_](?:box|block|banner|slot|unit|container|wrapper|wrap|area|zone|inline|top|bottom|side|\d+))*",
+                 re.IGNORECASE)
+
+
+def _drop_ads(tree: HtmlElement) -> None:
+    """Elements whose class or id names an ad box go, with what they hold ("Buy cheap watches now!" inside
+    an article's `<div class="ads">`, which trafilatura keeps as part of the article). An element holding
+    the page's `<h1>`, `<main>` or `<article>` stays, whatever it is called."""
+    for element in tree.xpath("//*[@class or @id]"):
+        tokens = (element.get("class") or "").split() + [element.get("id") or ""]
+        if (any(_AD.fullmatch(token) for token in tokens) and element.tag not in ("html", "body")
+                and not element.xpath(".//h1|.//main|.//article")):
+            element.drop_tree()
 
 
 #: ARIA roles of footnotes and endnotes (DPUB-ARIA): part of the document, whatever element holds them.
 _NOTE_ROLES = {"doc-footnote", "doc-endnote", "doc-endnotes", "doc-footnotes"}
 
 
-def _keep_footnotes(tree: object) -> None:
+def _keep_footnotes(tree: HtmlElement) -> None:
     """Footnotes in `<aside>` elements (Sphinx, DPUB-ARIA) become `<div>`s: trafilatura drops every
     `<aside>` as a sidebar, and with them text such as the Python tutorial's "-3**2 will be interpreted
     as -(3**2)". Other asides (sidebars, ads) stay asides."""
-    for element in tree.iter("aside"):   # type: ignore[attr-defined]
+    for element in tree.iter("aside"):
         classes = (element.get("class") or "").split()
         if element.get("role") in _NOTE_ROLES or any(c.startswith("footnote") for c in classes):
             element.tag = "div"
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+#: Blocks on one source line under one heading that its line still cites (`show` opens them all).
+MAX_RUN = 2
 
 
-def _unmark_anchor_ids(tree: object) -> None:
+def _unmark_anchor_ids(tree: HtmlElement) -> None:
     """Ids that only name a place in the text lose them before extraction: a section or API entry whose
     own heading (its first heading child, or the `<dt>` itself) links to it, as Sphinx's permalinks do
     (`<section id="raising-and-handling-multiple-unrelated-exceptions"><h2>... <a href="#raising-...">`).
     trafilatura reads ids as layout, and such an id holding "related", "share", "menu", "cookie"... made
     it drop the whole section or entry as boilerplate. Other ids, a "related-posts" box's, stay."""
-    for element in tree.xpath("//*[@id]"):   # type: ignore[attr-defined]
+    for element in tree.xpath("//*[@id]"):
         ident = element.get("id")
         own = element if element.tag in _HEADINGS or element.tag == "dt" else next(
             (child for child in element if child.tag in _HEADINGS), None)
@@ -87,19 +121,19 @@ def _unmark_anchor_ids(tree: object) -> None:
             del element.attrib["id"]
 
 
-def _drop_permalinks(tree: object) -> None:
+def _drop_permalinks(tree: HtmlElement) -> None:
     """Permalink marks (`<a class="headerlink" href="#x">¶</a>` after Sphinx headings and API entries,
     and any in-page link whose whole text is ¶, § or #) are removed before extraction: they are no text,
     and trafilatura counted them as links, which made it drop runs of short API entries as link lists
     (the Python docs' operator page lost abs(), add(), mul(), ... this way)."""
-    for anchor in list(tree.iter("a")):   # type: ignore[attr-defined]
+    for anchor in list(tree.iter("a")):
         classes = (anchor.get("class") or "").split()
         inline = (anchor.get("href") or "").startswith("#")
         if "headerlink" in classes or (inline and (anchor.text_content() or "").strip() in {"¶", "§", "#"}):
             anchor.drop_tree()   # lxml.html: removes the element and keeps its tail text
 
 
-def _unlink_names_in_sentences(tree: object) -> None:
+def _unlink_names_in_sentences(tree: HtmlElement) -> None:
     """A link whose whole text is code (`<a href="#datetime.MAXYEAR"><code>MAXYEAR</code></a>`: API docs cite
     names this way) inside a paragraph holding anything besides its links is read as plain text. trafilatura
     takes an element holding several short links for a list of links: the Python docs lost "The largest year
@@ -107,46 +141,46 @@ def _unlink_names_in_sentences(tree: object) -> None:
     pathlib's table of os and pathlib names if its cells' "os.remove(), os.unlink()" kept their links too.
     Menus and tables of contents (links in list items; paragraphs holding a link and nothing else) keep
     their links and are judged as before."""
-    for paragraph in tree.iter("p"):   # type: ignore[attr-defined]
+    for paragraph in tree.iter("p"):
         names = [a for a in paragraph.iter("a") if _names_code(a)]
         if names and len(_flat(paragraph)) > sum(len(_flat(a)) for a in names):
             for anchor in names:
                 anchor.drop_tag()   # lxml.html: the link goes, its text stays
 
 
-def _names_code(anchor: object) -> bool:
+def _names_code(anchor: HtmlElement) -> bool:
     """The link's text is all inside `<code>` elements."""
-    children = list(anchor)   # type: ignore[call-overload]
-    return bool(children) and not (anchor.text or "").strip() and all(   # type: ignore[attr-defined]
+    children = list(anchor)
+    return bool(children) and not (anchor.text or "").strip() and all(
         child.tag == "code" and not (child.tail or "").strip() for child in children)
 
 
-def _entries_as_blocks(tree: object) -> None:
+def _entries_as_blocks(tree: HtmlElement) -> None:
     """A definition list holding code blocks or tables (Sphinx's API entries: `<dl><dt>signature<dd>text,
     example, table`) is read as blocks, not as a list: trafilatura flattens whatever a list item holds, so
     an entry's example lost its line breaks and its table its rows (the cells came out one per line). A
     `<blockquote>` holding a table (Sphinx indents tables with one) is read as blocks for the same reason.
     In the other definitions, boxes (`<div>`: notes, version notes) are unwrapped: trafilatura dropped a
     note inside an entry when its paragraph held three links (json.dump's "not a framed protocol")."""
-    for entries in list(tree.iter("dl")):   # type: ignore[attr-defined]
+    for entries in list(tree.iter("dl")):
         if next(entries.iter("pre", "table"), None) is None:
             continue
         entries.tag = "div"
         for part in _own_terms(entries):
             part.tag = "p" if part.tag == "dt" else "div"
-    for quote in list(tree.iter("blockquote")):   # type: ignore[attr-defined]
+    for quote in list(tree.iter("blockquote")):
         if next(quote.iter("table"), None) is not None:
             quote.tag = "div"
-    for definition in list(tree.iter("dd")):   # type: ignore[attr-defined]
+    for definition in list(tree.iter("dd")):
         for box in list(definition.iter("div")):
             box.drop_tag()   # lxml.html: the box goes, what it holds stays in its place
 
 
-def _pre_as_code(tree: object) -> None:
+def _pre_as_code(tree: HtmlElement) -> None:
     """A `<pre>` holding no `<code>` gets one around its content: trafilatura reads such a block as a quote
     and runs its lines together, or drops it (a shell session or an example written straight in `<pre>`,
     the Python docs' examples inside list items)."""
-    for block in list(tree.iter("pre")):   # type: ignore[attr-defined]
+    for block in list(tree.iter("pre")):
         if next(block.iter("code"), None) is not None:
             continue
         code = block.makeelement("code", {})
@@ -156,10 +190,10 @@ def _pre_as_code(tree: object) -> None:
         block.append(code)
 
 
-def _own_terms(entries: object) -> list[object]:
+def _own_terms(entries: HtmlElement) -> list[HtmlElement]:
     """The `<dt>` and `<dd>` elements of a definition list, also inside HTML5's `<div>` groups of them."""
-    found = []
-    for child in entries:   # type: ignore[attr-defined]
+    found: list[HtmlElement] = []
+    for child in entries:
         if child.tag in ("dt", "dd"):
             found.append(child)
         elif child.tag == "div":
@@ -167,7 +201,7 @@ def _own_terms(entries: object) -> list[object]:
     return found
 
 
-def _declared_title(tree: object) -> str | None:
+def _declared_title(tree: HtmlElement) -> str | None:
     """The page's title as trafilatura's metadata step finds it (meta tags, JSON-LD, the lone <h1>,
     <title>), without that step's date search."""
     from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
@@ -177,25 +211,31 @@ def _declared_title(tree: object) -> str | None:
         metadata = extract_meta_json(tree, metadata)
     except Exception:   # trafilatura guards its JSON-LD reader the same way
         pass
-    return metadata.title or extract_title(tree)
+    title: str | None = metadata.title or extract_title(tree)
+    return title
 
 
 class _SourceText:
-    """The page's text, whitespace collapsed, with the source line of every stretch of it."""
+    """The page's text, whitespace collapsed, with the source line of every stretch of it and whether that
+    stretch is inside a heading (`<h1>`..`<h6>`)."""
 
-    def __init__(self, tree: object) -> None:
+    def __init__(self, tree: HtmlElement) -> None:
         from lxml import etree
 
         pieces: list[str] = []
         self.starts: list[int] = []
         self.lines: list[int] = []
-        length = 0
-        body = tree.find(".//body")   # type: ignore[attr-defined]
+        self.in_heading: list[bool] = []
+        length = depth = 0
+        body = tree.find(".//body")
         for event, element in etree.iterwalk(body if body is not None else tree, events=("start", "end")):
-            tag = element.tag if isinstance(element.tag, str) else ""
-            piece = element.text if event == "start" else element.tail
-            if event == "start" and tag.lower() in _SKIPPED_TAGS:
-                piece = None
+            tag = element.tag.lower() if isinstance(element.tag, str) else ""
+            if event == "start":
+                depth += tag in _HEADINGS
+                piece = None if tag in _SKIPPED_TAGS else element.text
+            else:
+                depth -= tag in _HEADINGS
+                piece = element.tail
             if piece:
                 normal = _SPACE.sub(" ", piece)
                 if normal.startswith(" ") and (not pieces or pieces[-1].endswith(" ")):
@@ -204,38 +244,56 @@ class _SourceText:
                     continue
                 self.starts.append(length)
                 self.lines.append(element.sourceline or 0)
+                self.in_heading.append(depth > 0 and event == "start")
                 pieces.append(normal)
                 length += len(normal)
         self.text = "".join(pieces)
         self.cursor = 0
 
-    def line_of(self, block: str) -> int | None:
-        """The source line where `block` (extracted text) starts, searching forward from the last block found."""
+    def line_of(self, block: str, heading: bool = False) -> int | None:
+        """The source line where `block` (extracted text) starts, searching forward from the last block found;
+        a heading is looked for in the page's headings first (its words also stand in menus and breadcrumbs)."""
+        normal = _SPACE.sub(" ", block).strip()
+        for only_headings in (True, False) if heading else (False,):
+            for key, since in ((normal[:40], self.cursor), (normal[:16], self.cursor), (normal[:40], 0)):
+                if not key:
+                    return None
+                found = self._find(key, since, only_headings)
+                if found >= 0:
+                    self.cursor = found
+                    line = self.lines[self._piece(found)]
+                    return line or None
+        return None
+
+    def _find(self, key: str, since: int, only_headings: bool) -> int:
+        found = self.text.find(key, since)
+        while only_headings and found >= 0 and not self.in_heading[self._piece(found)]:
+            found = self.text.find(key, found + 1)
+        return found
+
+    def _piece(self, offset: int) -> int:
         import bisect
 
-        normal = _SPACE.sub(" ", block).strip()
-        for key, since in ((normal[:40], self.cursor), (normal[:16], self.cursor), (normal[:40], 0)):
-            if not key:
-                return None
-            found = self.text.find(key, since)
-            if found >= 0:
-                self.cursor = found
-                line = self.lines[bisect.bisect_right(self.starts, found) - 1]
-                return line or None
-        return None
+        return bisect.bisect_right(self.starts, offset) - 1
 
 
 class _Builder:
-    """Turns trafilatura's XML into the extracted text, paragraphs and regions."""
+    """Turns trafilatura's XML into the extracted text, paragraphs and regions.
+
+    Every block is numbered under its heading path as a Word file's are (the heading and the block after it
+    are ¶ 1); `finish` gives those numbers to the blocks that source line and heading do not tell apart."""
 
     def __init__(self, source: _SourceText) -> None:
         self.source = source
         self.out = Blocks()
-        self.path: list[tuple[int, str]] = []
+        self.path = HeadingPath()
         self.first_heading: str | None = None
+        self.number = 0                    # blocks under the current heading path
+        self.after_heading = False         # the next block is ¶ 1 with its heading
+        self.numbers: list[int] = []       # per region
 
-    def walk(self, element: object) -> None:
-        for child in element:   # type: ignore[attr-defined]
+    def walk(self, element: XmlElement) -> None:
+        for child in element:
             tag = child.tag
             if tag == "head":
                 self.heading(child)
@@ -259,28 +317,52 @@ class _Builder:
             if (child.tail or "").strip():   # text after a block in a list item ("value: <code>…</code> true: …")
                 self.add(_SPACE.sub(" ", child.tail).strip())
 
-    def heading(self, element: object) -> None:
+    def heading(self, element: XmlElement) -> None:
         text = _PERMALINK.sub("", _flat(element))
         if not text:
             return
-        rend = element.get("rend") or "h2"   # type: ignore[attr-defined]
+        rend = element.get("rend") or "h2"
         level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
-        while self.path and self.path[-1][0] >= level:
-            self.path.pop()
-        self.path.append((level, text))
+        self.path.enter(level, text)
         self.first_heading = self.first_heading or text
-        self.add(text)
+        self.number = 0
+        self.after_heading = False
+        self.add(text, heading=True)
+        self.after_heading = True
 
-    def add(self, text: str, verbatim: bool = False) -> None:
+    def add(self, text: str, verbatim: bool = False, heading: bool = False) -> None:
         text = text if verbatim else _PILCROW.sub("", _SPACE.sub(" ", text).strip())
         if not text.strip():
             return
-        heading = " > ".join(t for _, t in self.path) or None
+        if self.after_heading:
+            self.after_heading = False
+        else:
+            self.number += 1
         regions = self.out.regions
-        line = self.source.line_of(text) or (regions[-1].source_line if regions else None)
+        line = self.source.line_of(text, heading) or (regions[-1].source_line if regions else None)
         # One block: passages run on across headings, as in the page's text form (see the module's doc).
-        self.out.append(text, 0, lines=verbatim, heading=heading, source_line=line)
+        self.out.append(text, 0, lines=verbatim, heading=self.path.current, source_line=line)
+        self.numbers.append(max(self.number, 1))
+
+    def finish(self) -> None:
+        """Blocks that `page.html:LINE § Heading` would not single out are cited by their number under their
+        heading path instead: where that line and heading are shared by blocks apart from each other (a
+        minified page's repeated headings) or by a run of more than two (a page without headings on one
+        line; a heading, its paragraph and more). A heading with its paragraph, or a term with its
+        definition, on one line stay cited by line: `show` opens both, and little else."""
+        regions = self.out.regions
+        keys = [(r.source_line, None if r.heading is None else r.heading.rsplit(" > ", 1)[-1]) for r in regions]
+        runs: dict[tuple[int | None, str | None], list[int]] = {}     # key -> the length of each run of it
+        for i, key in enumerate(keys):
+            if i and keys[i - 1] == key:
+                runs[key][-1] += 1
+            else:
+                runs.setdefault(key, []).append(1)
+        for i, (region, key) in enumerate(zip(regions, keys)):
+            if region.source_line is None or len(runs[key]) > 1 or runs[key][0] > MAX_RUN:
+                regions[i] = replace(region, paragraph=self.numbers[i])
 
 
-def _flat(element: object) -> str:
-    return _SPACE.sub(" ", "".join(element.itertext())).strip()   # type: ignore[attr-defined]
+def _flat(element: XmlElement | HtmlElement) -> str:
+    text: str = _SPACE.sub(" ", "".join(element.itertext())).strip()
+    return text

@@ -3,8 +3,9 @@
 A citation is what every output prints (qa/citation.py owns its forms): `file:12-18` (text, Markdown; any
 line range of the file works), `page.html:212 § Heading` (HTML: the source line and heading where the
 passage starts; `:212-240` for a hit over later blocks), `report.pdf p. iv` (PDF: page label or number;
-`p. 1-2` for a hit over two pages), `doc.docx § Heading > Sub ¶ 7` (DOCX; `¶ 7-9`, `¶ 7 to § Next ¶ 2`),
-any of them with `, answer under § Heading`. The file may be named as printed (relative to where you are)
+`p. 1-2` for a hit over two pages), `doc.docx § Heading > Sub ¶ 7` (DOCX; `¶ 7-9`, `¶ 7 to § Next ¶ 2`;
+also HTML blocks that source line and heading do not tell apart: `page.html ¶ 12`), any of them with
+`, answer under § Heading`. A line inside an HTML block opens the block. The file may be named as printed (relative to where you are)
 or relative to the indexed folder. The text shown is the text qa extracted and stored at index time.
 """
 
@@ -19,6 +20,7 @@ from qa.sources.document import LINE_BREAK, Region
 
 if TYPE_CHECKING:
     from qa.index import Index
+    from qa.store.layout import SourceFile
 
 __all__ = ["CONTEXT_LINES", "NotInIndexError", "Shown", "show"]
 
@@ -54,16 +56,17 @@ def show(index: Index, citation: str, context: int = CONTEXT_LINES) -> Shown:
     citation of a file or place the index does not hold.
     """
     stored = index.stored
-    names = {}
+    names: dict[str, SourceFile] = {}
     for source in stored.files:
         names[source.path] = source
         names[index.source_path(source.path)] = source
     cited = Citation.parse(citation, names)
     citation = citation.strip()
-    source = names.get(cited.path)
-    if source is None:
+    found = names.get(cited.path)
+    if found is None:
         raise NotInIndexError(f"{_visible(cited.path)} is not in the index at {index.path}. "
                               "Cite a file as qa ask prints it.")
+    source = found
     text = stored.document_text(source.path)
     regions = stored.regions(source.path)
     html = any(r.source_line is not None for r in regions)
@@ -102,16 +105,25 @@ def _block_span(cited: Citation, regions: list[Region], length: int) -> tuple[in
         first = _block(cited.heading, cited.paragraph)
         last = first if cited.last_paragraph is None else _block(cited.last_heading, cited.last_paragraph)
     else:
-        line, heading, last_line = cited.line, cited.heading, cited.last_line
+        line, heading, last_line = cited.line or 0, cited.heading, cited.last_line
         first = lambda r: r.source_line == line and (heading is None or _under(r, heading))   # noqa: E731
         last = first if last_line is None else (lambda r: r.source_line is not None and r.source_line <= last_line)
+        if heading is None and any(r.source_line == line and not r.heading for r in regions):
+            first = lambda r: r.source_line == line and not r.heading   # noqa: E731
+        if not any(first(r) for r in regions):
+            # A line inside a block (`csv.html:798`): the block that starts last at or before it.
+            start = max((r.source_line for r in regions if r.source_line is not None and r.source_line <= line
+                         and (heading is None or _under(r, heading))), default=None)
+            first = lambda r: start is not None and r.source_line == start and (   # noqa: E731
+                heading is None or _under(r, heading))
+            last = first if last_line is None else last
     s = next((i for i, r in enumerate(regions) if first(r)), None)
     if s is None:
         return None
     e = _run(regions, s, last)
     if e is None:
         return None
-    if cited.answer_heading is not None and cited.kind == "html":
+    if cited.answer_heading is not None and regions[s].source_line is not None:
         answer = next((i for i in range(s, len(regions)) if _under(regions[i], cited.answer_heading)), None)
         if answer is not None:
             e = max(e, _run(regions, answer, lambda r: _under(r, cited.answer_heading or "")) or answer)
