@@ -79,19 +79,47 @@ def test_a_sentence_longer_than_a_passage_is_marked_by_its_pieces(ix: Path, tmp_
     assert top.passage.start <= top.answer_start < top.answer_end <= top.passage.end
 
 
+def gold_span(text: str, start: int, phrase: str) -> tuple[int, int] | None:
+    """Source offsets of `phrase` inside a passage text starting at `start` (whitespace-insensitive)."""
+    from qa.evaluate import normalise
+
+    words = normalise(phrase).split()
+    lowered = text.lower()
+    position = lowered.find(words[0]) if words else -1
+    while position >= 0:
+        cursor, ok = position, True
+        for word in words:
+            while cursor < len(text) and text[cursor].isspace():
+                cursor += 1
+            if not lowered.startswith(word, cursor):
+                ok = False
+                break
+            cursor += len(word)
+        if ok:
+            return start + position, start + cursor
+        position = lowered.find(words[0], position + 1)
+    return None
+
+
 def test_marking_accuracy_on_the_labelled_sets(index):
-    """The marked sentence of the first answering hit overlaps the gold phrase (tests/bench/marking.py)."""
-    sys.path.insert(0, str(REPO / "tests" / "bench"))
-    try:
-        from marking import score
-    finally:
-        sys.path.remove(str(REPO / "tests" / "bench"))
-    results = [score(index, REPO / "tests" / name) for name in ("questions.jsonl", "retrieval.jsonl")]
-    right = sum(r["right"] for r in results)
-    reachable = sum(r["reachable"] for r in results)
+    """The marked sentence of the first answering hit overlaps the gold phrase (as tests/bench/marking.py counts)."""
+    from qa.evaluate import answers, load_questions
+
+    right = reachable = 0
+    for name in ("questions.jsonl", "retrieval.jsonl"):
+        questions = [q for q in load_questions(REPO / "tests" / name) if q.gold]
+        for question, answer in zip(questions, index.answer_many([q.question for q in questions], 10, "hybrid")):
+            hit = next((h for h in answer.hits[: config.ANSWER_PASSAGES] if answers(h, question.gold)), None)
+            if hit is None:
+                continue
+            reachable += 1
+            if hit.answer_start is None or hit.answer_end is None:
+                continue
+            spans = [gold_span(hit.passage.text, hit.passage.start, phrase) for _, phrase in question.gold]
+            right += any(s and s[0] < hit.answer_end and hit.answer_start < s[1] for s in spans)
     assert reachable >= 55
     # Sentences embedded on their own (before late chunking) got 39/63 right here.
-    assert right / reachable >= 0.68, results
+    assert right / reachable >= 0.68, (right, reachable)
 
 
 def test_a_build_embeds_nothing_twice_and_reports_its_stages(ix: Path, tmp_path: Path):
@@ -136,15 +164,14 @@ def test_editing_one_paragraph_reembeds_only_its_passages(ix: Path, tmp_path: Pa
     assert second.changed == 1 and second.embedded == changed, "only passages whose text changed are embedded"
     assert index.search("What do the llamas say?", k=1, mode="bm25")[0].passage.text.count("llamas")
     # What was reused equals what embedding the same inputs afresh gives.
-    from qa.ingest.build import embedding_text, passage_contexts
+    from qa.ingest.context import document_context, embedding_text
     from qa.config import IndexSettings
     from qa.sources import read
     from qa.model.embedder import onnx_embedder, token_counter
 
     passages = index.stored.all_passages()
-    contexts = passage_contexts(read(corpus / "long.txt", corpus), passages, token_counter("all-MiniLM-L6-v2"),
-                                IndexSettings())
-    fresh = onnx_embedder(index.stored.folder).encode([embedding_text(p, c) for p, (c, _) in zip(passages, contexts)])
+    context = document_context(read(corpus / "long.txt", corpus), token_counter("all-MiniLM-L6-v2"), IndexSettings())
+    fresh = onnx_embedder(index.stored.folder).encode([embedding_text(p, context) for p in passages])
     assert np.sum(fresh * np.asarray(index.stored.vectors), axis=1).min() > 0.9999
 
 
@@ -221,10 +248,14 @@ def test_a_new_splitter_version_reuses_nothing(ix: Path, monkeypatch):
     assert json.loads((current(ix) / "manifest.json").read_text())["splitter_version"] == config.SPLITTER_VERSION
 
 
-def test_unchanged_files_read_differently_by_a_newer_reader_are_indexed_anew(ix: Path, monkeypatch):
+def test_a_file_read_again_and_read_differently_by_a_newer_reader_is_indexed_anew(ix: Path, tmp_path: Path,
+                                                                                  monkeypatch):
+    """Files whose size and time did not change are carried over unread (a reader whose output changes needs
+    a new SPLITTER_VERSION, tested above); a file read again, same bytes, is compared by its text too."""
     import qa.sources
 
-    assert Index.build([SEEDS], ix).up_to_date
+    corpus = aged_copy(SEEDS, tmp_path / "corpus")
+    Index.build([corpus], ix)
     original = qa.sources.read
 
     def newer_reader(path, root, limits=None):
@@ -232,8 +263,10 @@ def test_unchanged_files_read_differently_by_a_newer_reader_are_indexed_anew(ix:
         return replace(document, text=document.text.replace("Chongqing", "Chongqing (a newer reader)"))
 
     monkeypatch.setattr(qa.sources, "read", newer_reader)     # the reader pool's workers are forked: they see it
-    report = Index.build([SEEDS], ix)
-    assert not report.up_to_date and report.unchanged == 5
+    chongqing = next(p for p in sorted(corpus.iterdir()) if "Chongqing" in p.read_text(encoding="utf-8"))
+    os.utime(chongqing)                                        # touched: read again, same bytes
+    report = Index.build([corpus], ix)
+    assert not report.up_to_date and report.unchanged == 5 and report.read == 1
     assert any("(a newer reader)" in p.text for p in Index.open(ix).stored.all_passages())
 
 
@@ -284,3 +317,148 @@ def test_digests_ending_in_nul_bytes_are_reused(tmp_path: Path, fake_model: Path
     vectors = [embedding.Vectors(np.ones(4, np.float32), np.ones((1, 4), np.float16)) for _ in keys]
     embedding.write_checkpoint(tmp_path, 0, keys, vectors)
     assert set(embedding.load_checkpoint(tmp_path)) == set(keys)
+
+
+# --- an update reads only what changed (issue 29, item 7) --------------------------------------------------
+
+
+def aged_copy(source: Path, target: Path) -> Path:
+    """A copy of the folder `source` whose files were last modified an hour ago (a file modified within
+    carry.RACY_NS of a build is read again by the next one, whatever its time)."""
+    shutil.copytree(source, target)
+    age(target)
+    return target
+
+
+def age(folder: Path) -> None:
+    hour_ago = time.time() - 3600
+    for path in folder.rglob("*"):
+        os.utime(path, (hour_ago, hour_ago))
+
+
+@pytest.fixture
+def reads(tmp_path: Path, monkeypatch) -> Path:
+    """A log of the files the reader pool reads (one name a line), kept by a wrapped qa.sources.read."""
+    import qa.sources
+
+    log = tmp_path / "reads.log"
+    log.touch()
+    original = qa.sources.read
+
+    def logged(path, root, limits=None):
+        with open(log, "a", encoding="utf-8") as handle:    # from a forked worker: a file, not a list
+            handle.write(Path(path).relative_to(root).as_posix() + "\n")
+        return original(path, root, limits)
+
+    monkeypatch.setattr(qa.sources, "read", logged)
+    return log
+
+
+def read_since(log: Path) -> list[str]:
+    """The names logged since the last call, and the log emptied."""
+    names = log.read_text(encoding="utf-8").split()
+    log.write_text("", encoding="utf-8")
+    return sorted(names)
+
+
+def splits(monkeypatch) -> list[str]:
+    """The names of the documents the build splits, as it splits them."""
+    import qa.ingest.build
+
+    split: list[str] = []
+    original = qa.ingest.build.split_document
+
+    def counted(document, *args, **kwargs):
+        split.append(document.name)
+        return original(document, *args, **kwargs)
+
+    monkeypatch.setattr(qa.ingest.build, "split_document", counted)
+    return split
+
+
+def test_an_update_reads_and_splits_only_the_files_that_changed(tmp_path: Path, fake_model: Path, reads: Path,
+                                                                  monkeypatch):
+    corpus = aged_copy(SEEDS, tmp_path / "corpus")
+    names = sorted(p.name for p in corpus.iterdir())
+    ix, model = tmp_path / "ix", str(fake_model)
+    first = Index.build([corpus], ix, model=model)
+    assert read_since(reads) == names and first.read == 5
+    split = splits(monkeypatch)
+    before = {p.file: p for p in Index.open(ix, model=model).stored.all_passages()}
+
+    with open(corpus / names[2], "a", encoding="utf-8") as handle:      # an edit
+        handle.write("\nThe zebrafinch quorum met in Tallinn on a Tuesday.\n")
+    report = Index.build([corpus], ix, model=model)
+    assert read_since(reads) == [names[2]] and split == [names[2]], "only the edited file is read and split"
+    assert (report.read, report.changed, report.unchanged) == (1, 1, 4)
+    index = Index.open(ix, model=model)
+    assert {p.file for p in index.stored.all_passages()} == set(names), "the unread files keep their passages"
+    assert index.search("zebrafinch quorum", k=1, mode="bm25")[0].passage.file == names[2]
+    assert before[names[0]] in index.stored.all_passages()
+
+    # A file nobody reads can be unreadable now: an update does not notice, it carries the file over.
+    split.clear()
+    unread = corpus / names[0]
+    stat = unread.stat()
+    unread.write_bytes(b"\xff\xfe\0garbage no reader would index".ljust(stat.st_size, b"\0"))
+    os.utime(unread, ns=(stat.st_atime_ns, stat.st_mtime_ns))     # same size, same time: taken as unchanged
+    again = Index.build([corpus], ix, model=model)
+    assert read_since(reads) == [names[2]], "the file edited by the last build is read again (its time was too recent)"
+    assert again.up_to_date and split == []
+    assert Index.open(ix, model=model).search("Tallinn", k=1, mode="bm25")[0].passage.file == names[2]
+
+
+def test_a_touched_file_with_the_same_bytes_is_neither_split_nor_embedded(tmp_path: Path, fake_model: Path,
+                                                                          reads: Path, monkeypatch):
+    corpus = aged_copy(SEEDS, tmp_path / "corpus")
+    names = sorted(p.name for p in corpus.iterdir())
+    ix, model = tmp_path / "ix", str(fake_model)
+    Index.build([corpus], ix, model=model)
+    read_since(reads)
+    split = splits(monkeypatch)
+    os.utime(corpus / names[1])                                     # touched: newer time, same bytes
+    (corpus / "new.txt").write_text("Barn owls hunt mice at night over open fields.\n", encoding="utf-8")
+    report = Index.build([corpus], ix, model=model)
+    assert read_since(reads) == sorted([names[1], "new.txt"])
+    assert split == ["new.txt"], "the touched file is carried over, not split again"
+    assert report.embedded == 1 and (report.unchanged, report.added) == (5, 1)
+    recorded = {f.path: f.mtime_ns for f in Index.open(ix, model=model).stored.files}
+    assert recorded[names[1]] == (corpus / names[1]).stat().st_mtime_ns or recorded[names[1]] == 0
+
+
+def test_an_updated_index_is_the_index_a_fresh_build_makes(tmp_path: Path, fake_model: Path):
+    """Edit one file, add one, remove one, touch one: the update holds the passages, sentences, texts,
+    regions and vectors of a fresh build of the same folder, and answers as it does."""
+    corpus = aged_copy(SEEDS, tmp_path / "corpus")
+    (corpus / "more").mkdir()
+    (corpus / "more" / "page.md").write_text("# Birds\n\nBarn owls hunt mice at night.\n\n## Nests\n\n"
+                                             "They nest in old barns and church towers.\n", encoding="utf-8")
+    names = sorted(p.name for p in corpus.glob("*.txt"))
+    model = str(fake_model)
+    Index.build([corpus], tmp_path / "updated", model=model)
+    text = (corpus / names[3]).read_text(encoding="utf-8")
+    (corpus / names[3]).write_text(text.replace(".", ". Zebrafinches sang.", 2), encoding="utf-8")
+    (corpus / names[0]).unlink()
+    os.utime(corpus / names[1])
+    (corpus / "more" / "otters.txt").write_text("Otters crack shellfish open with stones while floating.\n",
+                                                encoding="utf-8")
+    report = Index.build([corpus], tmp_path / "updated", model=model)
+    assert (report.changed, report.added, report.removed, report.unchanged) == (1, 1, 1, 4)
+    Index.build([corpus], tmp_path / "fresh", model=model)
+    updated, fresh = Index.open(tmp_path / "updated", model=model), Index.open(tmp_path / "fresh", model=model)
+    a, b = updated.stored, fresh.stored
+    assert a.all_passages() == b.all_passages()
+    assert a.sentence_rows() == b.sentence_rows()
+    assert a.texts() == b.texts() and a.all_regions() == b.all_regions()
+    assert [(f.path, f.sha256, f.size, f.first_row, f.count) for f in a.files] == \
+        [(f.path, f.sha256, f.size, f.first_row, f.count) for f in b.files]
+    assert a.input_keys() == b.input_keys()
+    np.testing.assert_allclose(np.asarray(a.vectors), np.asarray(b.vectors), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(a.sentence_vectors, np.float32), np.asarray(b.sentence_vectors, np.float32),
+                               atol=2e-3)
+    for question in ("What did BGI Genomics set up in Uruguay?", "Where do barn owls nest?", "Zebrafinches",
+                     "What do otters crack open?"):
+        for mode in ("hybrid", "bm25"):
+            mine, theirs = updated.answer(question, k=5, mode=mode), fresh.answer(question, k=5, mode=mode)
+            assert [h.citation for h in mine.hits] == [h.citation for h in theirs.hits]
+            assert mine.answered == theirs.answered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,3 +247,30 @@ def _passage(document: Document, start: int, end: int) -> Passage:
     region = document.region_at(start)
     return Passage(document.name, start, end, document.line_of(start), document.line_of(end), document.text[start:end],
                    region.page, region.page_label, region.heading, region.source_line, region.paragraph)
+
+
+# --- the sentences of a passage -------------------------------------------------------------------------
+
+
+def document_sentences(document: Document) -> list[tuple[int, int]]:
+    """Every sentence of a document as (start, end), in order."""
+    text = document.text
+    return [span for p in document.paragraphs for span in sentence_spans(text, p.start, p.end)]
+
+
+def sentence_pieces(sentences: list[tuple[int, int]], text: str, passage: Passage) -> list[tuple[int, int]]:
+    """The sentences inside a passage; a sentence that runs past the passage's edge is cut there, so a
+    sentence longer than a passage is marked by its pieces."""
+    first = bisect.bisect_right(sentences, (passage.start, 1 << 62)) - 1
+    pieces = []
+    for start, end in sentences[max(first, 0):]:
+        if start >= passage.end:
+            break
+        start, end = max(start, passage.start), min(end, passage.end)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            pieces.append((start, end))
+    return pieces
