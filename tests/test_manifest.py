@@ -99,3 +99,11 @@ def test_the_paths_are_read_from_a_manifest_of_another_format(tmp_path: Path):
     (tmp_path / "manifest.json").write_bytes(data.replace(b"/docs", b"/evil"))
     with pytest.raises(ManifestError):
         Manifest.recorded_paths(tmp_path)
+
+
+def test_settings_measured_and_removed_read_as_before_when_they_were_off():
+    """heading_context and bm25_context were options (off by default) until they were removed: an index
+    that recorded them off is read with today's settings, not refused as damaged."""
+    raw = _raw()
+    raw["settings"].update(heading_context=False, bm25_context=False)
+    assert Manifest.from_json(json.dumps(raw).encode()).settings == IndexSettings()

@@ -21,6 +21,8 @@ MANIFEST_DIGEST = "manifest.sha256"
 #: BM25 term schemes an index may record (qa.search.bm25.SCHEMES; repeated here so reading a manifest
 #: imports no numpy).
 BM25_SCHEMES = ("plain", "stem", "stem-stop", "code")
+#: Passage settings that were measured, rejected and removed: an index that recorded them off reads as before.
+_REMOVED_SETTINGS = ("heading_context", "bm25_context")
 
 
 class ManifestError(ValueError):
@@ -116,7 +118,11 @@ class Manifest:
 
     @classmethod
     def _parse(cls, raw: dict[str, Any]) -> Manifest:
-        settings = IndexSettings(**_typed(raw["settings"], dict))
+        recorded = dict(_typed(raw["settings"], dict))
+        for name in _REMOVED_SETTINGS:
+            if recorded.get(name) is False and name not in IndexSettings.__dataclass_fields__:
+                del recorded[name]
+        settings = IndexSettings(**recorded)
         if settings.bm25_terms not in BM25_SCHEMES:
             raise ValueError(f"unknown BM25 terms {settings.bm25_terms!r}")
         model = raw.get("model")
