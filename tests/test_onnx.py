@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -72,3 +73,63 @@ def test_a_model_that_cannot_be_exported_falls_back_to_sentence_transformers(tmp
     best = int(np.argmax(np.asarray(index.stored.vectors) @ vectors[0]))
     passage = index.stored.passages([best])[0]      # the hit is that passage, with the neighbours merged into it
     assert top.passage.file == passage.file and top.passage.start <= passage.start < passage.end <= top.passage.end
+
+
+def test_int8_export_is_complete_runs_and_leaves_the_root_logger_alone(tmp_path: Path, fake_model: Path):
+    """`--quantization int8`: the export is quantised, marked complete for int8 only, and embeds; onnxruntime's
+    advice (logged with logging.warning, which also installs a root handler) is not shown, and the root logger
+    keeps its level, handlers and filters. In a fresh process: pytest puts its own handlers on the root logger."""
+    import subprocess
+    import sys
+
+    from qa.model.export import export_is_complete
+    from qa.model.onnx import OnnxEmbedder
+
+    folder = tmp_path / "onnx"
+    probe = ("import logging, sys\nfrom pathlib import Path\nfrom qa.model.export import write_export\n"
+             "root = logging.getLogger()\nbefore = (root.level, list(root.handlers), list(root.filters))\n"
+             "write_export(sys.argv[1], Path(sys.argv[2]), 'int8')\n"
+             "print('root unchanged:', (root.level, list(root.handlers), list(root.filters)) == before)\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(fake_model), str(folder)], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "root unchanged: True" in done.stdout and "pre-processing" not in done.stderr, done.stderr
+    assert export_is_complete(folder, "int8") and not export_is_complete(folder, "none")
+    assert json.loads((folder / "embedder.json").read_text())["quantization"] == "int8"
+    assert (folder / "model.onnx").read_bytes() != (fake_model / SHIPPED_EXPORT / "model.onnx").read_bytes()
+    texts = ["Barn owls hunt mice at night.", "What did BGI Genomics set up in Uruguay?"]
+    quantised, exact = OnnxEmbedder(folder).encode(texts), OnnxEmbedder(fake_model / SHIPPED_EXPORT).encode(texts)
+    np.testing.assert_allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    assert np.sum(quantised * exact, axis=1).min() > 0.9
+    (folder / "model.onnx").write_bytes(b"damaged")
+    assert not export_is_complete(folder, "int8")
+
+
+def test_loading_and_exporting_the_model_leave_the_environment_as_it_was(tmp_path: Path, fake_model: Path):
+    """No variable of the process environment is set or changed by loading a model with sentence-transformers,
+    embedding with onnxruntime, or exporting a model with torch (it is the program's, not the library's)."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    shutil.copytree(fake_model, model, ignore=shutil.ignore_patterns(SHIPPED_EXPORT))   # export with torch
+    probe = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "before = dict(os.environ)\n"
+        "from qa.model.embedder import SentenceTransformerEmbedder, onnx_embedder\n"
+        "from qa.model.export import write_export\n"
+        "model, out = sys.argv[1], Path(sys.argv[2])\n"
+        "SentenceTransformerEmbedder(model).encode(['owls'])\n"
+        "write_export(model, out)\n"
+        "onnx_embedder(out).encode(['owls'])\n"
+        "changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))\n"
+        "print('changed:', changed)\n"
+    )
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "TRANSFORMERS_VERBOSITY",
+                                "HF_HUB_DISABLE_PROGRESS_BARS", "ORT_DISABLE_TELEMETRY", "TORCHINDUCTOR_CACHE_DIR")}
+    done = subprocess.run([sys.executable, "-c", probe, str(model), str(tmp_path / "onnx")], capture_output=True,
+                          text=True, cwd=REPO, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "changed: []" in done.stdout, done.stdout

