@@ -103,7 +103,7 @@ def _keep_footnotes(tree: HtmlElement) -> None:
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-#: Blocks on one source line under one heading that its line still cites (`show` opens them all).
+#: Blocks starting on one source line that the line still cites (`show` opens them all).
 MAX_RUN = 2
 
 
@@ -346,20 +346,18 @@ class _Builder:
 
     def finish(self) -> None:
         """Blocks that `page.html:LINE § Heading` would not single out are cited by their number under their
-        heading path instead: where that line and heading are shared by blocks apart from each other (a
-        minified page's repeated headings) or by a run of more than two (a page without headings on one
-        line; a heading, its paragraph and more). A heading with its paragraph, or a term with its
-        definition, on one line stay cited by line: `show` opens both, and little else."""
+        heading path instead: every block of a source line that starts more than MAX_RUN blocks (a minified
+        page, a page without headings on one line), and blocks whose line and heading are shared by others
+        apart from them. A heading with its paragraph, or a term with its definition, on one line stay
+        cited by line: `show` opens both, and little else."""
+        from collections import Counter
+
         regions = self.out.regions
+        per_line = Counter(r.source_line for r in regions)
         keys = [(r.source_line, None if r.heading is None else r.heading.rsplit(" > ", 1)[-1]) for r in regions]
-        runs: dict[tuple[int | None, str | None], list[int]] = {}     # key -> the length of each run of it
-        for i, key in enumerate(keys):
-            if i and keys[i - 1] == key:
-                runs[key][-1] += 1
-            else:
-                runs.setdefault(key, []).append(1)
+        runs = Counter(key for i, key in enumerate(keys) if not i or keys[i - 1] != key)   # runs of each key
         for i, (region, key) in enumerate(zip(regions, keys)):
-            if region.source_line is None or len(runs[key]) > 1 or runs[key][0] > MAX_RUN:
+            if region.source_line is None or per_line[region.source_line] > MAX_RUN or runs[key] > 1:
                 regions[i] = replace(region, paragraph=self.numbers[i])
 
 

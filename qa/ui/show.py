@@ -93,7 +93,8 @@ def _block_span(cited: Citation, regions: list[Region], length: int) -> tuple[in
 
     The first block: the first region in text order that fits the citation's start (source line and
     heading, page, section and ¶). The last: the run of regions from there that fits its end (the same
-    place, or the range's last one); for HTML the answer's section, when named, is taken in too.
+    place, or the range's last one); for HTML the first block of the answer's section, when named and not
+    among them, is taken in too.
     """
     ends = [r.start for r in regions[1:]] + [length]
     first: Callable[[Region], bool]
@@ -123,10 +124,12 @@ def _block_span(cited: Citation, regions: list[Region], length: int) -> tuple[in
     e = _run(regions, s, last)
     if e is None:
         return None
-    if cited.answer_heading is not None and regions[s].source_line is not None:
-        answer = next((i for i in range(s, len(regions)) if _under(regions[i], cited.answer_heading)), None)
-        if answer is not None:
-            e = max(e, _run(regions, answer, lambda r: _under(r, cited.answer_heading or "")) or answer)
+    answer_heading = cited.answer_heading
+    if answer_heading is not None and regions[s].source_line is not None and not any(
+            _under(regions[i], answer_heading) for i in range(s, e + 1)):
+        # The hit's own blocks hold its answer; a section named that they do not reach is taken in up to
+        # its first block (the whole section would be more than the hit).
+        e = max(e, next((i for i in range(s, len(regions)) if _under(regions[i], answer_heading)), e))
     return regions[s].start, ends[e]
 
 
