@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from qa.model.embedder import SHIPPED_EXPORT
+from qa.store.manifest import Manifest
 from tests.conftest import SEEDS, run_qa
 
 BGI = "What did BGI Genomics set up in Uruguay?"
@@ -47,7 +48,10 @@ def test_index_ask_batch_and_repl_write_only_the_index_and_the_history(tmp_path:
     ]
     for step in steps:
         assert step.returncode == 0, step.stderr
-    assert '"model": ' in (next(index.glob("gen-*")) / "manifest.json").read_text(), "dense search ran"
+    assert "Dense search is unavailable" not in steps[2].stderr, "the dense question ran the model"
+    generation = next(index.glob("gen-*"))
+    assert Manifest.read(generation).model is not None and (generation / "vectors.npy").is_file(), \
+        "the index has vectors"
     new = sorted(path for path in files_under(sandbox) - before
                  if not path.startswith("ix/") and path not in ("ix", "home/.qa_history"))
     assert new == [], f"written outside the index: {new}"

@@ -24,10 +24,11 @@ from qa.ingest import embedding
 from qa.ingest.carry import Carry, Part, StoredVectors, recorded_mtime
 from qa.ingest.context import document_context, embedding_text, passage_tokens
 from qa.ingest.split import document_sentences, sentence_pieces, split_document
+from qa.ingest.loaded import Models
 from qa.ingest.model_export import model_intact, onnx_files
 from qa.ingest.report import BuildReport, Progress
 from qa.ingest.vectors import assemble
-from qa.model.embedder import Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder, token_counter
+from qa.model.embedder import Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.search.bm25 import BM25
 from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind
 from qa.sources import Document, Skipped, discover
@@ -52,6 +53,7 @@ def build_index(
     cluster: str | None = None,
     dense_index: str = "auto",
     limits: config.ReadLimits | None = None,
+    models: Models | None = None,
 ) -> BuildReport:
     """Build or update the index of `paths` in `index_dir`, reading only files that changed and embedding
     only passages not embedded before.
@@ -61,6 +63,8 @@ def build_index(
     `cluster`: the address of a dask.distributed scheduler whose workers do the embedding.
     `dense_index`: the dense index kind (qa.search.DENSE_KINDS), or "auto" to choose by size.
     `limits`: what reading one file may cost (default: config.ReadLimits.current()).
+    `models`: the tokenizer and embedder kept loaded between builds (qa/ingest/loaded.py); a caller that
+    updates the index again and again (watching) passes the same one each time.
     """
     started = time.perf_counter()
     if quantization not in config.QUANTIZATIONS:
@@ -75,7 +79,7 @@ def build_index(
         raise UsageError(f"Nothing to index: {', '.join(map(str, paths))} does not exist. Name a folder or file that does.")
     with BuildLock(index_dir):
         build = Build(paths, index_dir, model, settings, progress, quantization, follow_links, cluster, dense_index,
-                      limits or config.ReadLimits.current())
+                      limits or config.ReadLimits.current(), models or Models())
         clean_leftovers(index_dir, keep=build.checkpoint.name)
         build.report.skipped += [Skipped(str(p), "does not exist") for p in paths if not p.exists()]
         build.read(existing)
@@ -105,6 +109,7 @@ class Build:
     cluster: str | None = None      # a Dask scheduler address: embed there (qa/ingest/cluster.py)
     dense_index: str = "auto"       # flat, ivf, ivfpq, or auto (by size)
     limits: config.ReadLimits = field(default_factory=config.ReadLimits)
+    models: Models = field(default_factory=Models)
     report: BuildReport = field(init=False)
     root: Path = field(init=False)
     #: Every file to index, in order: its name and what became of it (its Document, or the modification
@@ -127,7 +132,7 @@ class Build:
         self.previous_files = {f.path: f for f in current.files} if current else {}
         self.previous = current if current and self._reusable(current) else None
         self.carry: Carry | None = None     # set by `read` when files can be carried over
-        self.counter = token_counter(self.model)
+        self.counter = self.models.counter(self.model, self.fingerprint)
         self.salt = embedding.salt(self.fingerprint, self.quantization)
         #: Scratch space of builds with this model and splitter: a killed build's vectors wait here.
         self.checkpoint = self.index_dir / embedding.checkpoint_name(self.salt)
@@ -298,14 +303,15 @@ class Build:
         jobs = [job for part in self.parts for job in part.jobs]
         known = stored.known({job.key for job in jobs}) if stored else {}
         known.update(embedding.load_checkpoint(scratch))
-        runtime = onnx_embedder if onnx else None
 
         def make_embedder() -> Embedder:
             # The one place a build's embedder is made.
             self._progress("loading the model", 0, 0)
             if self.cluster:
                 return _cluster_embedder(self.cluster, self.model, scratch / "onnx" if onnx else None)
-            return runtime(scratch / "onnx") if runtime else SentenceTransformerEmbedder(self.model)
+            if onnx:
+                return self.models.embedder(self.model, self.fingerprint, self.quantization, scratch / "onnx")
+            return SentenceTransformerEmbedder(self.model)
 
         started = time.perf_counter()
         try:

@@ -44,12 +44,14 @@ def recorded_paths(index_dir: Path) -> list[str] | None:
                          f"name them: qa index --index {index_dir} PATH ...") from None
 
 
-def plan_build(index_dir: Path, named: list[Path], added: list[Path] = (), model: str | None = None) -> BuildPlan:
+def plan_build(index_dir: Path, named: list[Path], added: list[Path] | None = None, model: str | None = None,
+               ) -> BuildPlan:
     """The paths to index: `named` (replacing the indexed set) or else the recorded ones, plus `added`.
 
     With neither, and no index yet, the bundled corpus. A named or added path, or a model folder,
     that does not exist is a usage error.
     """
+    added = added or []
     for path in [*named, *added]:
         if not path.exists():
             raise UsageError(f"{path} does not exist. Name a folder or file that does.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ def watch_paths(
     index_dir: Path,
     on_change: Callable[[set[str]], None],
     settle_ms: int = config.WATCH_SETTLE_MS,
-    stop_event: object | None = None,
+    stop_event: threading.Event | None = None,
     say: Callable[[str], None] | None = None,
     check_ms: int = CHECK_MS,
 ) -> None:
@@ -36,7 +37,10 @@ def watch_paths(
     import watchfiles
 
     if say is None:
-        from qa.ui.render import say
+        from qa.ui.render import say as render_say
+
+        say = render_say
+    tell: Callable[[str], None] = say
     folders = [os.path.abspath(p) for p in paths if p.is_dir()]
     files = [os.path.abspath(p) for p in paths if p.is_file()]
     if not folders and not files:
@@ -58,7 +62,7 @@ def watch_paths(
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # noqa: BLE001 - one failed update must not end the watch
-            say(f"error: the update failed ({_one_line(error)}); the index is as it was, and the next "
+            tell(f"error: the update failed ({_one_line(error)}); the index is as it was, and the next "
                 "change updates it again. Still watching; Ctrl-C stops.")
 
     updating = False
@@ -87,9 +91,9 @@ def watch_paths(
             back = [target for target in targets if now[target] and now[target] != present[target]]
             present = now
             for target in gone:
-                say(f"warning: {_shown(target)} was deleted; watching for it to come back (Ctrl-C stops).")
+                tell(f"warning: {_shown(target)} was deleted; watching for it to come back (Ctrl-C stops).")
             if back:
-                say(f"{', '.join(map(_shown, back))} {'is' if len(back) == 1 else 'are'} back; updating.")
+                tell(f"{', '.join(map(_shown, back))} {'is' if len(back) == 1 else 'are'} back; updating.")
             if back or (gone and any(now.values())):   # what is left, or what came back, is indexed anew
                 updating = True
                 update({*gone, *back})
@@ -109,16 +113,16 @@ def _folder_identity(path: str) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino) if stat.S_ISDIR(found.st_mode) else None
 
 
-def _wait(event: object | None, milliseconds: int) -> bool:
+def _wait(event: threading.Event | None, milliseconds: int) -> bool:
     """Sleep `milliseconds` or until `event` is set; whether it is set."""
-    if event is not None and hasattr(event, "wait"):
-        return bool(event.wait(milliseconds / 1000))
+    if event is not None:
+        return event.wait(milliseconds / 1000)
     time.sleep(milliseconds / 1000)
     return False
 
 
-def _is_set(event: object | None) -> bool:
-    return bool(event is not None and event.is_set())   # type: ignore[attr-defined]
+def _is_set(event: threading.Event | None) -> bool:
+    return event is not None and event.is_set()
 
 
 def _shown(path: str) -> str:
