@@ -283,7 +283,7 @@ def test_a_hit_over_later_html_blocks_is_cited_by_their_source_lines_and_show_op
 
 
 def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path, fake_model: Path):
-    """Every block of a minified page is on line 1: the citation's heading says which one it is."""
+    """Every block of a minified page is on line 1: a block is cited by its number under its heading path."""
     sections = "".join(f"<h2>Part {i}</h2><p>" + f"Owls of kind {i} nest in old barns and hunt voles at night. " * 8
                        + "</p>" for i in range(6))
     docs = tmp_path / "docs"
@@ -293,7 +293,7 @@ def test_show_tells_apart_sections_on_one_line_of_a_minified_page(tmp_path: Path
     Index.build([docs], tmp_path / "ix", model=str(fake_model))
     index = Index.open(tmp_path / "ix")
     later = [p for p in index.stored.all_passages() if p.heading and p.heading.endswith("Part 4")]
-    assert later and all(p.citation == "owls.html:1 § Part 4" for p in later)
+    assert later and all(p.citation == "owls.html § Owls > Part 4 ¶ 1" for p in later)
     shown = show(index, index.source_path(later[0].file) + later[0].locator, context=0)
     assert shown.start <= later[0].start and later[0].end <= shown.end
     assert "Owls of kind 1" not in shown.text[shown.start : shown.end]

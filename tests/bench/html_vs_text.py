@@ -33,14 +33,13 @@ import sys
 import time
 from pathlib import Path
 
+from corpora import PYDOC_PACKAGE, _extracted_package, html_to_text, python_doc_corpus   # this script's folder
+
+from qa import Index
+from qa.evaluate import evaluate, load_questions
+from qa.sources import discover, read
+
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
-
-from corpora import PYDOC_PACKAGE, _extracted_package, html_to_text, python_doc_corpus  # noqa: E402
-
-from qa import Index  # noqa: E402
-from qa.evaluate import evaluate, load_questions  # noqa: E402
-from qa.sources import discover, read  # noqa: E402
 
 SETS = [HERE / f"pydoc-formats-{name}.jsonl"
         for name in ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5")]
