@@ -40,6 +40,10 @@ def test_eval_json_on_the_dev_set_meets_the_bar(seeds_index: Path):
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
 def test_hybrid_is_at_least_as_good_as_the_better_side_on_every_set(index, path):
+    """A floor on the sets the search defaults were tuned on (tests/bench/tune.py reads all three): it catches a
+    regression (with BM25 weight 0 in the fusion it fails on retrieval.jsonl, MRR 0.922 < 0.969, and on
+    questions.jsonl, recall@5 0.94 < 0.96), but passing it is no evidence that fusion helps on unseen
+    questions: the strict comparisons are on the validation sets (test_heldout.py, test_heldout_pydoc.py)."""
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     scores = evaluate(index, load_questions(path))
