@@ -92,3 +92,42 @@ def test_a_build_reads_documents_in_worker_processes_only(tmp_path: Path, fake_m
 
 def test_show_imports_no_format_library(seeds_index: Path):
     assert heavy_modules("show", "seeds/004_bc3bbd6dfccf26ec.txt:5-7", "--index", str(seeds_index)) == (0, "")
+
+
+def test_the_program_chooses_the_process_settings_the_library_leaves_alone():
+    """qa.startup.configure (called by `qa` when it starts): the model libraries run offline and quietly for
+    every command; OpenMP (FAISS, OpenBLAS) runs one thread for the commands that ask a question at a time,
+    in every thread of the process (read from the environment when OpenMP loads); a user's own values stay."""
+    from qa.startup import configure
+
+    for command in ("ask", "repl", "serve", "mcp", "show"):
+        environ: dict[str, str] = {}
+        configure(command, environ)
+        assert environ["OMP_NUM_THREADS"] == "1" and environ["HF_HUB_OFFLINE"] == "1"
+        assert environ["TOKENIZERS_PARALLELISM"] == "false" and environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+    for command in ("index", "batch", "eval"):
+        environ = {}
+        configure(command, environ)
+        assert "OMP_NUM_THREADS" not in environ and environ["TRANSFORMERS_VERBOSITY"] == "error"
+    environ = {"OMP_NUM_THREADS": "3", "HF_HUB_OFFLINE": "0"}
+    configure("ask", environ)
+    assert environ["OMP_NUM_THREADS"] == "3" and environ["HF_HUB_OFFLINE"] == "0"
+    probe = ("import os, threading\nfrom qa.startup import configure\nconfigure('serve')\nimport faiss\n"
+             "seen = []\nworker = threading.Thread(target=lambda: seen.append(faiss.omp_get_max_threads()))\n"
+             "worker.start(); worker.join(); print(faiss.omp_get_max_threads(), seen[0])\n")
+    environment = {k: v for k, v in __import__("os").environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=environment)
+    assert result.stdout.split() == ["1", "1"], result.stderr
+
+
+def test_importing_qa_and_searching_leave_the_environment_and_faiss_threads_alone(fake_seeds_index: Path):
+    """The Python API changes no environment variable and no FAISS thread count: a search in a thread reads
+    the default number of threads, and os.environ is what it was."""
+    probe = ("import os\nbefore = dict(os.environ)\nimport faiss\nthreads = faiss.omp_get_max_threads()\n"
+             "from qa import Index\nimport sys\nindex = Index.open(sys.argv[1])\n"
+             "for mode in ('hybrid', 'dense', 'bm25'):\n    index.search('Who is Yu Xiaohui?', k=3, mode=mode)\n"
+             "print(dict(os.environ) == before, faiss.omp_get_max_threads() == threads)\n")
+    environment = {k: v for k, v in __import__("os").environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", probe, str(fake_seeds_index)], capture_output=True, text=True,
+                            cwd=REPO, env=environment)
+    assert result.stdout.split() == ["True", "True"], result.stderr

@@ -90,12 +90,12 @@ def test_a_worker_stuck_on_a_file_dies_with_a_killed_build(files, tmp_path: Path
     import time
 
     (path,) = files("hang")
-    script = ("import sys; sys.path[:0] = sys.argv[1:3]\n"
+    script = ("import sys\n"
               "from pathlib import Path\nfrom qa.config import ReadLimits\nfrom qa.sources import registry\n"
               "from qa.sources.pool import read_all\nregistry.READERS['.poolcase'] = 'pool_readers'\n"
-              "read_all([Path(sys.argv[3])], Path(sys.argv[3]).parent, ReadLimits(seconds=600, workers=1))\n")
-    tests = Path(__file__).resolve().parent
-    build = subprocess.Popen([sys.executable, "-c", script, str(tests.parent), str(tests), str(path)])
+              "read_all([Path(sys.argv[1])], Path(sys.argv[1]).parent, ReadLimits(seconds=600, workers=1))\n")
+    tests = Path(__file__).resolve().parent        # where the test reader module pool_readers is
+    build = subprocess.Popen([sys.executable, "-c", script, str(path)], env={**os.environ, "PYTHONPATH": str(tests)})
     try:
         deadline = time.monotonic() + 60
         while not (workers := _children(build.pid)) and time.monotonic() < deadline:

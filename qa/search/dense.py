@@ -1,12 +1,20 @@
-"""Dense search: FAISS inner product over normalised vectors, exact (flat) or approximate (IVF, IVF-PQ)."""
+"""Dense search: FAISS inner product over normalised vectors, exact (flat) or approximate (IVF, IVF-PQ).
+
+FAISS's thread count is the process's: this module never sets it (the `qa` program sets it once when it
+starts, qa.startup.configure).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.errors import UsageError
+
+if TYPE_CHECKING:
+    import faiss
 
 
 #: Below this many passages, dense search is exact (a flat scan); above, an inverted-file index.
@@ -35,9 +43,8 @@ def dense_kind(requested: str, size: int) -> str:
 class DenseIndex:
     """Inner-product search over normalised vectors: exact for small corpora, IVF for large ones."""
 
-    def __init__(self, index: object, vectors: np.ndarray | None = None, refine: int = 1, flat: bool = False) -> None:
+    def __init__(self, index: faiss.Index, vectors: np.ndarray | None = None, refine: int = 1) -> None:
         self._index = index
-        self._flat = flat          # an exact scan: one thread for a few questions (ONE_THREAD_BELOW)
         self._vectors = vectors    # float vectors to re-score `refine` x the candidates with (IVF-PQ)
         self._refine = refine
 
@@ -49,7 +56,7 @@ class DenseIndex:
         index = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index, flat=True)
+        return cls(index)
 
     @classmethod
     def load(cls, path: Path, nprobe: int, vectors: np.ndarray | None = None, refine: int = 1) -> DenseIndex:
@@ -59,7 +66,7 @@ class DenseIndex:
         import faiss
 
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        index.nprobe = nprobe
+        faiss.extract_index_ivf(index).nprobe = nprobe
         return cls(index, vectors, refine if vectors is not None else 1)
 
     @staticmethod
@@ -71,6 +78,7 @@ class DenseIndex:
         lists = max(1, int(4 * np.sqrt(n)))
         quantizer = faiss.IndexFlatIP(dimension)
         entry: dict[str, object] = {"kind": kind, "lists": lists, "nprobe": APPROXIMATE_NPROBE}
+        index: faiss.IndexIVF
         if kind == "ivfpq":
             subquantizers = next(m for m in (PQ_SUBQUANTIZERS, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if dimension % m == 0)
             bits = int(min(8, max(1, np.log2(max(n, 2)) - 1)))   # a tiny corpus cannot train 256 centroids
@@ -93,8 +101,6 @@ class DenseIndex:
         if depth == 0:
             return [[] for _ in range(len(queries))]
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if self._flat:
-            _threads_for(len(queries))
         if self._vectors is not None:
             return [self._rescored(query, depth) for query in queries]
         scores, rows = self._index.search(queries, depth)
@@ -102,7 +108,6 @@ class DenseIndex:
             [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
             for row_ids, row_scores in zip(rows, scores)
         ]
-
 
     def _rescored(self, query: np.ndarray, depth: int) -> list[tuple[int, float]]:
         """The best `depth` of `refine` x `depth` approximate candidates, by exact cosine to the float vectors."""
@@ -112,23 +117,6 @@ class DenseIndex:
         scores = np.asarray(self._vectors[candidates], dtype=np.float32) @ query
         best = np.argsort(-scores, kind="stable")[:depth]
         return [(int(candidates[i]), float(scores[i])) for i in best]
-
-
-#: Below this many questions at once, an exact FAISS scan runs in one thread: its OpenMP threads would fight
-#: onnxruntime's (which spin after embedding the question), and a 100k flat scan took 51 ms instead of 17.
-#: (IVF searches one question in one thread anyway; their threads are left alone.)
-ONE_THREAD_BELOW = 20
-_DEFAULT_THREADS: int | None = None
-
-
-def _threads_for(queries: int) -> None:
-    """One FAISS thread for a few questions, its default number for a batch."""
-    import faiss
-
-    global _DEFAULT_THREADS
-    if _DEFAULT_THREADS is None:
-        _DEFAULT_THREADS = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1 if queries < ONE_THREAD_BELOW else _DEFAULT_THREADS)
 
 
 #: Inverted lists probed per query (chosen by the benchmark for recall@10 >= 0.98 against exact search).
