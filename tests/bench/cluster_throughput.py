@@ -11,18 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa import Index  # noqa: E402
-from tests.bench.corpora import multiplied_seeds  # noqa: E402
-from tests.bench.run import CACHE, log  # noqa: E402
+from qa import Index
+from corpora import multiplied_seeds
+from run import CACHE, log
 
 
 def measure(corpus: Path, index_dir: Path, cluster: str | None) -> dict[str, float]:

@@ -14,20 +14,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa import Index, config  # noqa: E402
-from qa.search.dense import PQ_REFINE, DenseIndex  # noqa: E402
-from tests.bench.corpora import html_to_text  # noqa: E402
-from tests.bench.run import CACHE, benchmark_questions, log  # noqa: E402
+from qa import Index, config
+from qa.search.dense import PQ_REFINE, DenseIndex
+from corpora import html_to_text
+from run import CACHE, benchmark_questions, log
 
 PYDOC = Path("/tmp/pydoc/x/usr/share/doc/python3.11/html/library")
 

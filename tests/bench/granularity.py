@@ -1,32 +1,29 @@
 """Passage size and overlap at size: `python tests/bench/granularity.py`.
 
     python tests/bench/corpora.py                 # once: tests/bench/.cache/python-doc-txt
-    python tests/bench/granularity.py [--settings 200/2,254/0] [--heldout]
+    python tests/bench/granularity.py [--settings 200/2,254/0] [--validation]
 
 Builds the Python docs corpus and the seeds under each passage size / overlap (in word pieces /
 sentences) and prints passages, build seconds and MRR@10 / recall@1 / recall@5 / recall@10 per mode on
-the tuning sets (pydoc-tune and the seeds' sets that tune.py reads). `--heldout` adds the held-out sets
-(pydoc-heldout, tests/heldout.jsonl); read them only to confirm a choice made on the tuning sets.
+the tuning sets (pydoc-tune and the seeds' sets that tune.py reads). `--validation` adds the validation sets
+(pydoc-validation, tests/seeds-validation.jsonl); read them only to confirm a choice made on the tuning sets.
 Indexes are kept under tests/bench/.cache/granularity/ so a second run only evaluates.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "bench"))
 
-from tune import HELD_OUT, question_sets  # noqa: E402
+from tune import HELD_OUT, question_sets
 
-from qa import Index  # noqa: E402
-from qa.config import IndexSettings  # noqa: E402
-from qa.evaluate import evaluate, load_questions  # noqa: E402
+from qa import Index
+from qa.config import IndexSettings
+from qa.evaluate import evaluate, load_questions
 
 CACHE = REPO / "tests" / "bench" / ".cache"
 CORPUS = CACHE / "python-doc-txt"
@@ -55,13 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", default="200/2,200/1,200/0,254/1,254/0",
                         help="comma-separated max_tokens/overlap pairs")
-    parser.add_argument("--heldout", action="store_true", help="also the held-out sets (confirm, never choose)")
+    parser.add_argument("--validation", action="store_true", help="also the validation sets (confirm, never choose)")
     args = parser.parse_args()
     pydoc = {"pydoc-tune": load_questions(QUESTIONS / "pydoc-tune.jsonl")}
     seeds = question_sets()
-    if args.heldout:
-        pydoc["pydoc-heldout"] = load_questions(QUESTIONS / "pydoc-heldout.jsonl")
-        seeds["seeds-heldout"] = load_questions(HELD_OUT)
+    if args.validation:
+        pydoc["pydoc-validation"] = load_questions(QUESTIONS / "pydoc-validation.jsonl")
+        seeds["seeds-validation"] = load_questions(HELD_OUT)
     header = ["setting", "passages", "build s"] + [f"{name} {m}" for name in [*pydoc, *seeds] for m in MODES]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header), flush=True)
     for item in args.settings.split(","):

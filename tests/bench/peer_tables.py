@@ -6,10 +6,10 @@ twice, each one run of every system on the same machine, model and questions, wi
 tests/bench/qa_cmd.py (its defaults):
 
   python-doc    the Python 3.11 library reference and tutorial as text (tests/bench/corpora.py), questions
-                tests/bench/questions/pydoc-heldout.jsonl (never tuned on)
+                tests/bench/questions/pydoc-validation.jsonl (a validation set: read to confirm defaults, never to choose)
   python-doc-2  the same corpus, questions tests/bench/questions/pydoc-heldout-2.jsonl (60 questions written
                 by an engineer who never ran qa, after the last change to search)
-  seeds         seeds/, questions tests/heldout.jsonl (never tuned on)
+  seeds         seeds/, questions tests/seeds-validation.jsonl (validation, likewise)
 
 and prints, per corpus, the harness's table, R@5 by kind of question, and qa's build time against
 LangChain's. `--write` also replaces the block between PEERS_BEGIN and PEERS_END in README.md.
@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from tests.bench.corpora import python_doc_corpus  # noqa: E402
+from corpora import python_doc_corpus
 
 HARNESS = REPO.parent / "shared" / "peers" / "peers.py"
 CACHE = REPO / "tests" / "bench" / ".cache"
@@ -42,9 +41,9 @@ PEERS_BEGIN, PEERS_END = "<!-- peers:begin -->", "<!-- peers:end -->"
 def runs() -> dict[str, tuple[Path, Path]]:
     """Corpus folder and held-out questions, by name."""
     return {
-        "python-doc": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-heldout.jsonl"),
+        "python-doc": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-validation.jsonl"),
         "python-doc-2": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-heldout-2.jsonl"),
-        "seeds": (REPO / "seeds", REPO / "tests" / "heldout.jsonl"),
+        "seeds": (REPO / "seeds", REPO / "tests" / "seeds-validation.jsonl"),
     }
 
 

@@ -18,10 +18,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1]))
 
-from corpora import MARKER, python_doc_corpus  # noqa: E402
+from corpora import MARKER, python_doc_corpus
 
 DEFAULT_CACHE = HERE / ".cache"
 

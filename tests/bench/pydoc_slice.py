@@ -3,9 +3,9 @@
     python tests/bench/pydoc_slice.py      # reads tests/bench/.cache/python-doc-txt (tests/bench/corpora.py)
 
 The whole corpus (10,000 passages) is too slow to index in `make test` and is not in the repository.
-The slice keeps, of each file a question in tests/bench/questions/pydoc-heldout.jsonl points to, its
+The slice keeps, of each file a question in tests/bench/questions/pydoc-validation.jsonl points to, its
 first line (the title), the section holding each answer with the section before it and two after it
-(near misses: a section runs from one heading, as qa.ingest.build.plain_headings finds them, to the next; at most
+(near misses: a section runs from one heading, as `plain_headings` below finds them, to the next; at most
 SECTION_CHARS are kept of one), and adds a few
 whole files no question points to as distractors. Text from the Python documentation, PSF License.
 """
@@ -15,16 +15,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from qa.ingest.build import plain_headings  # noqa: E402
 
 CORPUS = REPO / "tests" / "bench" / ".cache" / "python-doc-txt"
-QUESTIONS = REPO / "tests" / "bench" / "questions" / "pydoc-heldout.jsonl"
+QUESTIONS = REPO / "tests" / "bench" / "questions" / "pydoc-validation.jsonl"
 SLICE = REPO / "tests" / "pydoc-slice"
 #: The longest section kept (cut at the last blank line before), and the distractor files: whole pages
 #: no held-out question points to.
@@ -32,6 +29,28 @@ SECTION_CHARS = 3000
 DISTRACTORS = ("library/glob.txt", "library/fnmatch.txt", "library/shlex.txt", "library/statistics.txt",
                "library/textwrap.txt", "library/uuid.txt", "tutorial/classes.txt")
 NOTICE = "Excerpts of the Python 3.11 documentation (https://docs.python.org/3.11/), PSF License Version 2.\n"
+
+
+#: A line alone between blank lines is a plain-text heading when it is this short and reads like one (the rule
+#: the builds used until 2026-12-04, when heading context was removed; kept here so the slice is made as it was).
+HEADING_CHARS = 80
+_NOT_HEADING = re.compile(r"[.,;:!?]$|\s\|\s|^(?:new|changed|deprecated) in version|\s=\s|^>>>|^source code:"
+                          r"|^(?:note|notes|see also|warning|tip|hint|important|caution|example|examples)$", re.IGNORECASE)
+
+
+def plain_headings(text: str) -> list[tuple[int, str]]:
+    """Headings of plain text and where each starts: short lines alone between blank lines that start with
+    a letter or a section number and do not end like a sentence ("Built-in Functions", "zip(*iterables)")."""
+    lines = text.splitlines(keepends=True)
+    found, offset = [], 0
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        alone = (number == 0 or not lines[number - 1].strip()) and (number + 1 < len(lines) and not lines[number + 1].strip())
+        if (alone and not line[0].isspace() and 0 < len(stripped) <= HEADING_CHARS
+                and re.match(r"(?:\d+(?:\.\d+)*\.?\s+)?[^\W\d_]", stripped) and not _NOT_HEADING.search(stripped)):
+            found.append((offset, stripped))
+        offset += len(line)
+    return found
 
 
 def find(text: str, phrase: str) -> int:

@@ -1,7 +1,7 @@
 """Retrieval quality per kind of question on the whole Python docs corpus: `python tests/bench/quality_by_kind.py`.
 
     python tests/bench/corpora.py                       # once: tests/bench/.cache/python-doc-txt
-    python tests/bench/quality_by_kind.py [--index DIR] [--set pydoc-heldout] [--build]
+    python tests/bench/quality_by_kind.py [--index DIR] [--set pydoc-validation] [--build]
 
 Prints, per question set, mode and kind (paraphrase, keyword, lookup, numeric, multi), recall@1/5/10 and
 MRR@10 as `qa eval` counts them. `--build` (re)builds the index with today's defaults first (about 5 min
@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from qa import Index  # noqa: E402
-from qa.evaluate import Scores, evaluate, load_questions  # noqa: E402
+from qa import Index
+from qa.evaluate import Scores, evaluate, load_questions
 
 CORPUS = REPO / "tests" / "bench" / ".cache" / "python-doc-txt"
 QUESTIONS = REPO / "tests" / "bench" / "questions"
@@ -42,7 +41,7 @@ def main() -> None:
     if args.build:
         print(Index.build([CORPUS], args.index).seconds, "s to build", file=sys.stderr)
     index = Index.open(args.index)
-    for name in args.set or ["pydoc-tune", "pydoc-heldout"]:
+    for name in args.set or ["pydoc-tune", "pydoc-validation"]:
         questions = load_questions(QUESTIONS / f"{name}.jsonl")
         print(f"\n### {name} ({len(questions)} questions, {index.size} passages)\n")
         print("| kind | n | mode | R@1 | R@5 | R@10 | MRR@10 |\n|---|---:|---|---:|---:|---:|---:|")

@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path[:0] = [str(REPO), str(HERE)]
 
-from qa.config import ReadLimits  # noqa: E402
-from qa.sources import Document, discover, read  # noqa: E402
-from qa.sources.pool import read_all  # noqa: E402
+from qa.config import ReadLimits
+from qa.sources import Document, discover, read
+from qa.sources.pool import read_all
 
 
 def html_pages() -> Path:

@@ -35,20 +35,19 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa import Index  # noqa: E402
-from qa.search.bm25 import BM25  # noqa: E402
-from qa.ingest.build import embedding_text, passage_contexts  # noqa: E402
-from qa.store.ownership import claim  # noqa: E402
-from qa.sources import read  # noqa: E402
-from qa.model.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter  # noqa: E402
-from qa.evaluate import load_questions  # noqa: E402
-from qa.ingest.split import Passage, sentence_spans  # noqa: E402
-from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind  # noqa: E402
-from qa.store.generation import SourceFile, write_generation  # noqa: E402
-from tests.bench.corpora import python_doc_corpus  # noqa: E402
+from qa import Index
+from qa.search.bm25 import BM25
+from qa.ingest.context import document_context, embedding_text
+from qa.store.ownership import claim
+from qa.sources import read
+from qa.model.embedder import ONNX_FILES, SentenceTransformerEmbedder, onnx_embedder, token_counter
+from qa.evaluate import load_questions
+from qa.ingest.split import Passage, sentence_spans
+from qa.search.dense import APPROXIMATE_FILE, DenseIndex, dense_kind
+from qa.store.generation import SourceFile, write_generation
+from corpora import python_doc_corpus
 
 CACHE = REPO / "tests" / "bench" / ".cache"
 QA = [sys.executable, "-m", "qa.ui.cli"]
@@ -87,9 +86,10 @@ def measure_build(name: str, corpus: Path, work: Path, quantization: str = "none
     for passage in passages:
         by_file.setdefault(passage.file, []).append(passage)
     texts = list(dict.fromkeys(      # what the build embedded: each passage after its context, as the build made it
-        embedding_text(p, context) if context else p.text
+        embedding_text(p, context)
         for name, group in by_file.items()
-        for p, (context, _) in zip(group, passage_contexts(read(root / name, root), group, counter, index.settings))))
+        for context in [document_context(read(root / name, root), counter, index.settings)]
+        for p in group))
     texts = random.Random(0).sample(texts, min(RAW_SAMPLE, len(texts)))
     model = onnx_embedder(index.stored.folder)
     model.encode(texts[:32])                                     # warm up
@@ -402,11 +402,19 @@ def results(build: dict, resume: dict, scale: list[dict], shell: dict, batch: di
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
+#: RESULTS.md from this heading on is written by hand (experiments not kept) and kept by `write_results`.
+KEPT = "## Experiments measured and not kept"
+
+
 def write_results(tables: str) -> None:
-    """RESULTS.md is this run's tables; README.md's block between BEGIN and END is replaced by them."""
-    (REPO / "tests" / "bench" / "RESULTS.md").write_text(
+    """RESULTS.md is this run's tables (and its hand-written part from KEPT on, unchanged); README.md's block
+    between BEGIN and END is replaced by the tables."""
+    results = REPO / "tests" / "bench" / "RESULTS.md"
+    previous = results.read_text(encoding="utf-8") if results.is_file() else ""
+    kept = "\n" + KEPT + previous.split(KEPT, 1)[1] if KEPT in previous else ""
+    results.write_text(
         "# Benchmark results\n\nWritten by `python tests/bench/run.py --write` (`make bench`); what each row "
-        "measures: the script's docstring.\n\n" + tables, encoding="utf-8")
+        "measures: the script's docstring.\n\n" + tables + kept, encoding="utf-8")
     readme = REPO / "README.md"
     text = readme.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
