@@ -116,7 +116,12 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[^\W_]+", text.lower()))
 
 
-TYPES = tuple(kind for kind, _ in _ASKS if kind != "method")
+#: Words that shape a question but say nothing about its subject.
+QUESTION_WORDS = frozenset(
+    """how many much what which who whom whose when where why does do did is are was were can could
+    should would will i me my we our you your there get use using make give tell find called mean
+    kind type way ways like e.g eg""".split()   # "like", "e.g.": they introduce an example, not a subject
+)
 
 _AUXILIARY = r"(?:did|does|do|are|is|were|was|has|have|had|will|would|can|could|should|must|may)"
 #: "how many vaccine doses did ..." counts doses (the word before the verb); "how many volunteers restored ..." volunteers.

@@ -3,9 +3,11 @@
 The extracted text is the pages' text one after another (a blank line between pages); each page is
 its own block, so a passage never runs across pages and cites one page, by the PDF's own page label
 where it has them (`p. iv`), else by number. Line-break hyphens are removed (`exam-\\nple` ->
-`example\\n`), and lines repeated at the top or bottom of most pages (running headers and footers,
-page numbers) are junk. An encrypted PDF that needs a password, or one without a text layer (a scan),
-is skipped with a message saying so. pypdf is imported here, so only when a PDF is read.
+`example\\n`); a line that ends without terminal punctuation goes on on the next (one paragraph, so a
+sentence is not cut at a line wrap: `qa.sources.text.join_wrapped`); lines repeated at the top or bottom
+of most pages (running headers and footers, page numbers) are junk. An encrypted PDF that needs a
+password, or one without a text layer (a scan), is skipped with a message saying so. pypdf is imported
+here, so only when a PDF is read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import Counter
 from qa.config import ReadLimits
 from qa.sources.document import Extracted, Paragraph, Region, Unreadable, first_line, over_expanded
 from qa.sources.junk import find_paragraphs
+from qa.sources.text import join_wrapped
 
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_]*[a-z])")
 _DIGITS = re.compile(r"\d+")
@@ -176,6 +179,7 @@ def _page_paragraphs(text: str, offset: int, running: set[str], first_block: int
                        for line in text.split("\n"))
     dropped = sum(1 for line in text.split("\n") if line in edges and _signature(line) in running)
     found, junk = find_paragraphs(masked, first_block=first_block)
+    found = join_wrapped(masked, found)   # a sentence wrapped over two lines is one paragraph, not two
     return [Paragraph(p.start + offset, p.end + offset, p.block) for p in found], junk + dropped
 
 
