@@ -51,11 +51,6 @@ class IndexSettings:
     overlap: int = 2
     #: Give the embedder each document's first line (its title) before every passage of it.
     title_context: bool = True
-    #: And after the title, the heading path of the section the passage is in ("Built-in Functions > zip(...)").
-    #: Off: on held-out questions it lost recall@5 on the Python docs (0.769 -> 0.718) and MRR@10 on the seeds.
-    heading_context: bool = False
-    #: BM25 terms come from that context too, not only from the passage (off, likewise).
-    bm25_context: bool = False
     #: BM25 terms: "plain" (lower-cased words), or "code" (plain words, and names written as code kept whole
     #: too: "os.environ", "zip()", "strict=true"); see qa.search.bm25.SCHEMES.
     bm25_terms: str = "plain"
@@ -105,8 +100,6 @@ CHECKPOINT_EVERY = 512
 
 #: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
 #: vectors are reused only from builds with the same version (recorded in the manifest).
-#: (The optional heading context needs no bump: what the embedder sees is in each vector's key, and the
-#: settings are in the manifest.)
 SPLITTER_VERSION = 2
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
