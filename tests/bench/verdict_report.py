@@ -1,6 +1,6 @@
 """The verdict on held-out questions: `python tests/bench/verdict_report.py [--json]`.
 
-Reads the validation sets of tests/verdict (the fit never saw them; see verdict_sets.ROLES), or with
+Reads the validation sets of tests/verdict (the fit never saw them; see qa.answer.fit_sets.ROLES), or with
 --held-out the held-out sets (read once, for a report), over the seeds and the Python docs subset, and
 prints against the targets of issue 25: near-topic unanswerable
 questions flagged, answerable questions wrongly flagged, off-topic questions flagged, the
