@@ -33,14 +33,8 @@ MAX_MERGE_GAP = 64
 CANDIDATE_DEPTH = SearchSettings.depth
 #: A hit grown by merging is never longer than this many characters (one passage alone may be longer):
 #: merged hits never cover a whole long page. A hit always holds its primary passage whole (so the answering
-#: sentence). Measured at -k 5, real model, hybrid (dense, bm25 alike): a gold phrase in hit 1 / in the top 5,
-#: and the 90th percentile of hit sizes, for bounds 2000 / 2500 / 4000 / none:
-#:   seeds sets (161 answerable): r@1 0.80 / 0.81 / 0.85 / 0.89, r@5 0.94 / 0.94 / 0.96 / 0.98,
-#:     p90 1,929 / 2,366 / 3,808 / 5,847 characters (unbounded, most hits were a whole article);
-#:   Python-docs slice (39 held out): r@1 0.74 / 0.80 / 0.80 / 0.85, r@5 0.90 / 0.95 / 0.95 / 0.97,
-#:     p90 1,862 / 2,228 / 3,338 / 3,831 (max 8,994).
-#: Below 4000 the seeds lose answers: two hits of one short page, and the passage between them (the answer)
-#: too big to join them, is left out (tests/test_retrieval.py r-11 fails at 2500).
+#: sentence). Chosen by measurement (tests/bench/RESULTS.md, "Hit size bound"): a lower bound leaves out the
+#: answer lying between two hits of one short page (tests/test_retrieval.py r-11).
 MAX_HIT_CHARS = 4000
 
 Shingles = frozenset[tuple[str, ...]]
