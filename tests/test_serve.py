@@ -155,7 +155,7 @@ def test_batch_with_explain_and_bm25(http, fake_seeds_index: Path) -> None:
 
 def test_show_is_what_qa_show_shows(http, fake_seeds_index: Path) -> None:
     from qa import Index
-    from qa.ui.serve import shown_json
+    from qa.ui.serve_checks import shown_json
     from qa.ui.show import show
 
     hit = http.post("/ask", json={"question": "digital governance", "k": 1}).json()["results"][0]
@@ -240,7 +240,7 @@ def test_bad_ask_is_400_with_a_json_error(http, body: bytes) -> None:
 
 
 def test_bodies_over_the_limit_are_413(http) -> None:
-    from qa.ui.serve import MAX_BATCH_BYTES, MAX_BODY_BYTES
+    from qa.ui.serve_checks import MAX_BATCH_BYTES, MAX_BODY_BYTES
 
     big = json.dumps({"question": "x" * MAX_BODY_BYTES}).encode()
     assert http.post("/ask", content=big).status_code == 413
@@ -334,7 +334,7 @@ def test_non_loopback_without_a_token_is_refused(fake_seeds_index: Path, host: s
 
 def test_loopback_names() -> None:
     from qa.errors import UsageError
-    from qa.ui.serve import check_bind, is_loopback
+    from qa.ui.serve_checks import check_bind, is_loopback
 
     for host in ("127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"):
         assert is_loopback(host)
@@ -386,7 +386,7 @@ def test_the_cli_does_not_import_the_server_stack(fake_seeds_index: Path) -> Non
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main(['--help'])\n    except SystemExit: pass\n"
             f"    main(['ask', '--index', {str(fake_seeds_index)!r}, 'digital governance'])\n"
-            "import qa.ui.serve, qa.ui.mcp\n"
+            "import qa.ui.serve, qa.ui.serve_app, qa.ui.serve_checks, qa.ui.serve_engine, qa.ui.serve_openapi, qa.ui.mcp\n"
             "print(sorted(m for m in ('starlette', 'uvicorn', 'mcp', 'httpx', 'anyio') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                             env={**os.environ, "HF_HUB_OFFLINE": "1"})

@@ -15,12 +15,20 @@ The SDK is imported only here, inside `run` (the `serve` extra).
 import os
 import signal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from qa import config
 from qa.errors import QAError, UsageError
-from qa.ui.serve import (MAX_CONTEXT_LINES, MAX_K, NEEDS_EXTRA, BadRequest, Engine, check_options, check_question,
-                         open_index, say)
+from qa.ui.cli import open_index
+from qa.ui.serve_checks import MAX_CONTEXT_LINES, NEEDS_EXTRA, BadRequest, check_options, check_question, say
+from qa.ui.serve_engine import Engine
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from mcp.server.mcpserver import MCPServer
+
+Mode = Literal["hybrid", "dense", "bm25"]
 
 #: Characters of an answering sentence shown in the text rendering (the structured content has it whole).
 SENTENCE_CHARS = 400
@@ -30,7 +38,7 @@ INSTRUCTIONS = ("Answers questions from a local folder of documents with cited p
                 "in its context. 'answered': false means the documents likely do not answer the question.")
 
 
-def render_answer(data: dict[str, Any]) -> str:
+def render_answer(data: dict[str, Any]) -> str:   # Any: render.answer_json's type
     """A short plain-text rendering of a `qa ask --json` object: the verdict, then each hit's citation and
     answering sentence (or the start of its passage)."""
     if data["answered"] is None:
@@ -51,7 +59,7 @@ def render_answer(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_shown(data: dict[str, Any]) -> str:
+def render_shown(data: dict[str, Any]) -> str:   # Any: serve_checks.shown_json's fields
     """`qa show`'s text: the citation, then each line shown, numbered, the cited ones marked `>`."""
     head = (f"{data['citation']}  ({data['file']}, lines {data['cited_first_line']}-{data['cited_last_line']} "
             "of the text qa extracted)")
@@ -59,7 +67,7 @@ def render_shown(data: dict[str, Any]) -> str:
                                for line in data["lines"]])
 
 
-def build_server(engine: Engine) -> Any:
+def build_server(engine: Engine) -> "MCPServer":
     """The MCPServer with the tools `ask` and `show` over `engine`."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
@@ -73,12 +81,11 @@ def build_server(engine: Engine) -> Any:
     @server.tool(description="Find the passages of the indexed documents that answer a question, best first, each "
                              "with a citation, its answering sentence, and whether the documents answer it at all "
                              "(the JSON `qa ask --json` prints).")
-    def ask(question: str, k: int = config.DEFAULT_K,
-            mode: Literal["hybrid", "dense", "bm25"] = config.DEFAULT_MODE) -> CallToolResult:
+    def ask(question: str, k: int = config.DEFAULT_K, mode: Mode = cast(Mode, config.DEFAULT_MODE)) -> CallToolResult:
         try:
             question = check_question(question)
-            k, mode, _, _ = check_options(k, mode)
-            data = engine.ask(question, k, mode)
+            k, checked_mode, _, _ = check_options(k, mode)
+            data = engine.ask(question, k, checked_mode)
         except (BadRequest, QAError) as error:
             raise failure(error) from None
         return CallToolResult(content=[TextContent(type="text", text=render_answer(data))], structured_content=data)
@@ -110,7 +117,7 @@ def run(index_dir: Path) -> int:
     engine.warm()
     server = build_server(engine)
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: "FrameType | None") -> None:
         # The SDK reads stdin in a worker thread that no cancellation reaches until a line arrives, so a
         # graceful shutdown would wait for the client to write. The index is only read and every message
         # is written whole and flushed: leave now, exit 0.
