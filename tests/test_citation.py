@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,6 +78,11 @@ def test_the_printed_form_has_no_invisible_characters_but_the_file_name_s(citati
                                          last_paragraph=4)),
     ("survey.docx § Methods ¶ 5 to § Results ¶ 1", dict(path="survey.docx", heading="Methods", paragraph=5,
                                                         last_heading="Results", last_paragraph=1)),
+    ("survey.docx § Safety > Warning (2nd) ¶ 1", dict(path="survey.docx", heading="Safety > Warning (2nd)",
+                                                     paragraph=1)),
+    ("page.html ¶ 12", dict(path="page.html", paragraph=12)),
+    ("page.html § Owls > Part 4 ¶ 2-3", dict(path="page.html", heading="Owls > Part 4", paragraph=2,
+                                            last_heading="Owls > Part 4", last_paragraph=3)),
 ])
 def test_the_documented_forms(text: str, fields: dict):
     """The forms the README documents, for ordinary names, print and parse as they always did."""
@@ -122,3 +129,16 @@ def test_a_passage_is_cited_through_the_record():
     h2 = Passage("p.html", 21, 38, 3, 3, text[21:38], heading="Top > Costs", source_line=52)
     assert h1.citation == "p.html:40 § Fees"
     assert merged(h1, h2, text).citation == "p.html:40-52 § Fees"
+
+
+def test_a_hit_from_a_numbered_html_block_into_a_line_cited_one_is_cited_by_source_lines():
+    """A page cites most blocks by source line and blocks on a crowded line by number: a hit over both kinds
+    is cited by its source lines, first to last (a block number alone would leave its later part out)."""
+    text = "Page one ends here.\n\nPage two goes on.\n"
+    numbered = Passage("p.html", 0, 19, 1, 1, text[:19], heading="Top > Fees", source_line=1, paragraph=4)
+    lined = Passage("p.html", 21, 38, 3, 3, text[21:38], heading="Top > Costs", source_line=52)
+    assert numbered.citation == "p.html § Top > Fees ¶ 4" and lined.citation == "p.html:52 § Costs"
+    assert merged(numbered, lined, text).citation == "p.html:1-52 § Fees"
+    assert merged(lined, numbered, text).citation == "p.html:1-52 § Fees"
+    both = replace(lined, start=0, source_line=1)                 # both on line 1: still a range, never ¶ 4 alone
+    assert merged(numbered, both, text).citation == "p.html:1-1 § Fees"
