@@ -28,22 +28,17 @@ def test_scores_equal_rank_bm25_on_the_seeds(index, question):
 
 
 def test_the_saved_index_scores_like_a_fresh_build(index):
-    from qa.ingest.build import bm25_text, passage_contexts
-    from qa.config import IndexSettings
-    from qa.model.embedder import token_counter
-    from qa.sources import read
-    from tests.conftest import SEEDS
-
-    counter = token_counter("all-MiniLM-L6-v2")
-    texts = []
-    for path in sorted(SEEDS.iterdir()):
-        passages = [p for p in index.stored.all_passages() if p.file == path.name]
-        texts += [bm25_text(p, c) for p, (_, c) in zip(passages, passage_contexts(read(path, SEEDS), passages,
-                                                                                  counter, IndexSettings()))]
+    """BM25 counts each passage's own text (the title context is for the embedder only)."""
+    texts = [p.text for p in index.stored.all_passages()]
     fresh = BM25.build(texts).top("clinical laboratory in Uruguay", 5)
     saved = index.stored.bm25.top("clinical laboratory in Uruguay", 5)
     assert [row for row, _ in saved] == [row for row, _ in fresh]
     assert saved[0][1] == pytest.approx(fresh[0][1])
+    for question in QUESTIONS:
+        rows, scores = index.stored.bm25.scores(question)
+        fresh_rows, fresh_scores = BM25.build(texts).scores(question)
+        np.testing.assert_array_equal(rows, fresh_rows)
+        np.testing.assert_allclose(scores, fresh_scores, rtol=1e-6)
 
 
 @pytest.mark.parametrize("question", QUESTIONS + ["How do I read os.environ?", "zip() with strict=True"])
