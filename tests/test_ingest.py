@@ -462,3 +462,23 @@ def test_an_updated_index_is_the_index_a_fresh_build_makes(tmp_path: Path, fake_
             mine, theirs = updated.answer(question, k=5, mode=mode), fresh.answer(question, k=5, mode=mode)
             assert [h.citation for h in mine.hits] == [h.citation for h in theirs.hits]
             assert mine.answered == theirs.answered
+
+
+def test_builds_that_share_models_load_the_embedder_once(tmp_path: Path, fake_model: Path, monkeypatch):
+    """A watching caller passes one Models to every update: the model is loaded by the first that embeds."""
+    import qa.ingest.loaded
+    from qa.ingest.build import build_index
+    from qa.ingest.loaded import Models
+
+    loads: list[Path] = []
+    real = qa.ingest.loaded.onnx_embedder
+    monkeypatch.setattr(qa.ingest.loaded, "onnx_embedder", lambda folder: loads.append(folder) or real(folder))
+    corpus = aged_copy(SEEDS, tmp_path / "corpus")
+    models = Models()
+    build_index([corpus], tmp_path / "ix", str(fake_model), models=models)
+    for n in range(2):
+        (corpus / f"new{n}.txt").write_text(f"Barn owls number {n} hunt mice at night.\n", encoding="utf-8")
+        assert build_index([corpus], tmp_path / "ix", str(fake_model), models=models).embedded == 1
+    assert len(loads) == 1
+    build_index([corpus], tmp_path / "other", str(fake_model))       # no Models: loaded for this build alone
+    assert len(loads) == 2
