@@ -30,7 +30,7 @@ import numpy as np
 
 from qa import config
 from qa.answer.fit_sets import OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Item, answer_all, load, right
-from qa.answer.verdict import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
+from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
 from qa.errors import QAError
 from qa.evaluate import calibration
 
