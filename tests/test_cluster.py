@@ -1,13 +1,17 @@
 """Embedding on a real Dask LocalCluster (worker processes on 127.0.0.1): same vectors, a lost worker survived;
-a malformed address is misuse, and a listener that is not a Dask scheduler fails in one line (issue 23)."""
+`qa index --cluster` listens on nothing and connects to the scheduler only; a malformed address is misuse,
+and a listener that is not a Dask scheduler fails in one line (issue 23)."""
 
 from __future__ import annotations
 
 import fcntl
 import http.server
 import os
+import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,7 +24,7 @@ distributed = pytest.importorskip("distributed")
 from qa import Index, config  # noqa: E402
 from qa.errors import UsageError  # noqa: E402
 from qa.ingest.cluster import ClusterError, check_address, reach  # noqa: E402
-from tests.conftest import SEEDS, run_qa  # noqa: E402
+from tests.conftest import REPO, SEEDS, run_qa  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +51,42 @@ def build(seeds_index: Path, docs: Path, index_dir: Path, cluster: str | None = 
     return Index.build([docs], index_dir, cluster=cluster)
 
 
-def test_nothing_listens_beyond_loopback(cluster):
+def test_a_cluster_build_listens_on_nothing_and_talks_only_to_the_scheduler(cluster, fake_model: Path,
+                                                                              tmp_path: Path):
+    """`qa index --cluster ADDRESS`, in a process of its own: while it embeds, it (and the reader processes it
+    starts) listen on no port, and every connection it makes goes to the scheduler it was given, which
+    embedded the passages. (Any address is allowed, remote machines are what a cluster is for: the
+    fixture's own processes are on 127.0.0.1, and so is every connection qa makes here.)"""
     import psutil
 
-    me = psutil.Process()
-    listening = [c.laddr for p in (me, *me.children(recursive=True)) for c in p.net_connections("inet")
-                 if c.status == psutil.CONN_LISTEN]
-    assert listening and all(address.ip == "127.0.0.1" for address in listening), listening
+    local_cluster, client = cluster
+    scheduler = local_cluster.scheduler_address
+    host, port = scheduler.removeprefix("tcp://").rsplit(":", 1)
+    before = client.run(_models_loaded)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "qa.ui.cli", "index", str(edited_corpus(tmp_path)), "--index", str(tmp_path / "ix"),
+         "--model", str(fake_model), "--cluster", scheduler],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    listening, remote = set(), set()
+    qa_process = psutil.Process(build.pid)
+    while build.poll() is None:   # sampled for the whole build (no time is asserted)
+        try:
+            for process in (qa_process, *qa_process.children(recursive=True)):
+                for connection in process.net_connections("inet"):
+                    if connection.status == psutil.CONN_LISTEN:
+                        listening.add(connection.laddr)
+                    elif connection.raddr:
+                        remote.add((connection.raddr.ip, connection.raddr.port))
+        except psutil.Error:   # a process that ended between the listing and the look
+            pass
+        time.sleep(0.02)
+    stdout, stderr = build.communicate()
+    assert build.returncode == 0 and re.search(r"(\d+) passages, \1 embedded", stdout), (stdout, stderr)
+    assert not listening, f"qa listened on {listening}"
+    assert remote == {(host, int(port))}, f"qa connected to {remote}, not only to the scheduler {scheduler}"
+    after = client.run(_models_loaded)
+    assert sum(after.values()) > sum(before.values()), "the workers loaded no model: nothing was embedded there"
 
 
 def test_a_cluster_build_survives_a_lost_worker_and_equals_a_local_build(cluster, seeds_index: Path, tmp_path: Path):
@@ -111,6 +144,12 @@ def _pretend_another_model() -> None:
 
     qa.ingest.cluster._real_fingerprint = qa.ingest.cluster._worker_fingerprint
     qa.ingest.cluster._worker_fingerprint = lambda model: "0123456789abcdef"
+
+
+def _models_loaded() -> int:
+    import qa.ingest.cluster
+
+    return len(qa.ingest.cluster._WORKER_EMBEDDERS)
 
 
 def _restore_model() -> None:
