@@ -325,3 +325,37 @@ def test_one_file_is_counted_as_one_file(tmp_path: Path, fake_model: Path):
     result = run_qa("index", str(docs), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Indexed 1 file (0 unchanged, 0 changed, 1 added")
+
+
+def test_a_repeated_heading_is_cited_with_its_position_and_show_opens_that_one(tmp_path: Path, fake_model: Path):
+    """"Warning" three times in a Word file and on a minified page, twice in Markdown: each passage's citation
+    opens with `show` to a span holding the passage and none of the other warnings' text."""
+    import docx
+
+    warnings = ["Keep the chain brake on between trees.", "Refuel only when the engine is cool.",
+                "Never cut above shoulder height."]
+    document = docx.Document()
+    document.add_heading("Chainsaws", level=1)
+    for text in warnings:
+        document.add_heading("Warning", level=2)
+        document.add_paragraph(text)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    document.save(str(docs / "saws.docx"))
+    (docs / "kiln.html").write_text("<html><head><title>Kiln</title></head><body><main><h1>Kiln rules</h1>"
+                                    + "".join(f"<h2>Warning</h2><p>{text}</p>" for text in warnings)
+                                    + "</main></body></html>", encoding="utf-8")
+    (docs / "canoe.md").write_text("".join(f"# Canoes\n\n## Warning\n\n{text}\n\n" for text in warnings[:2]),
+                                   encoding="utf-8")
+    Index.build([docs], tmp_path / "ix", model=str(fake_model))
+    index = Index.open(tmp_path / "ix")
+    cited = {}
+    for passage in index.stored.all_passages():
+        shown = show(index, passage.citation, context=0)
+        span = shown.text[shown.start : shown.end]
+        assert shown.start <= passage.start and passage.end <= shown.end, passage.citation
+        own = [text for text in warnings if text in passage.text]
+        assert not [text for text in warnings if text in span and text not in own], passage.citation
+        cited[passage.citation] = own
+    assert {"saws.docx § Chainsaws > Warning ¶ 1", "saws.docx § Chainsaws > Warning (2nd) ¶ 1",
+            "saws.docx § Chainsaws > Warning (3rd) ¶ 1"} <= set(cited)
