@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 # Chosen with tests/bench/marking.py on tests/questions.jsonl and tests/verdict/seeds.jsonl, and (the two
 # losses) tests/bench/questions/pydoc-validation.jsonl over tests/pydoc-slice; steps of 0.05-0.1. The
-# numbers: tests/bench/RESULTS.md.
+# numbers: tests/bench/marking.py's docstring.
 #: With a vector: how much a sentence's share of the question's term weight adds to its similarity ...
 TERM_SHARE = 0.1
 #: ... how much holding the kind of answer the question asks for (a number for "how many", a date for
