@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ import numpy as np
 from qa import config
 from qa.ingest.build import BuildReport, Progress, build_index
 from qa.search.collapse import select_hits
-from qa.sources import discover
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint, onnx_embedder
 from qa.query import Query
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
@@ -132,9 +130,11 @@ class Index:
         if paths is None:
             from qa.ingest.plan import plan_build
 
-            paths = plan_build(Path(path), []).paths
-        return build_index([Path(p) for p in paths], Path(path), model, settings, progress, quantization,
-                           follow_links, cluster, dense_index, limits)
+            sources = plan_build(Path(path), []).paths
+        else:
+            sources = [Path(p) for p in paths]
+        return build_index(sources, Path(path), model, settings, progress, quantization, follow_links, cluster,
+                           dense_index, limits)
 
     @property
     def size(self) -> int:
@@ -149,26 +149,9 @@ class Index:
 
     def stale_files(self) -> list[str]:
         """Source files added, changed or removed since the index was built."""
-        root = Path(self.stored.root)
-        known = {f.path: f for f in self.stored.files}
-        skipped = set(self.stored.manifest.skipped)
-        stale = []
-        for name, source in known.items():
-            try:
-                status = os.stat(root / name)
-            except OSError:
-                stale.append(name)
-                continue
-            if status.st_size != source.size:
-                stale.append(name)
-            elif status.st_mtime_ns != source.mtime_ns and _sha256(root / name) != source.sha256:
-                stale.append(name)
-        paths = [Path(p) for p in self.stored.manifest.paths if Path(p).exists()]
-        if paths:
-            _, files, _ = discover(paths, self.stored.manifest.follow_links)
-            stale += sorted(n for n in (f.relative_to(root).as_posix() for f in files if f.is_relative_to(root))
-                            if n not in known and n not in skipped)
-        return stale
+        from qa.store.stale import stale_files
+
+        return stale_files(self.stored)
 
     def source_path(self, file: str) -> str:
         """A passage's file as a user can open it from the current directory."""
@@ -227,15 +210,8 @@ class Index:
         self, question: str, k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
         max_per_file: int | None = None,
     ) -> list[Hit]:
-        """The best `k` passages for `question`, best first."""
-        return self.answer_many([question], k, mode, max_per_file)[0].hits
-
-    def search_many(
-        self, questions: list[str], k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
-        max_per_file: int | None = None,
-    ) -> list[list[Hit]]:
-        """`search` for several questions, embedding them together."""
-        return [answer.hits for answer in self.answer_many(questions, k, mode, max_per_file)]
+        """The best `k` passages for `question`, best first (no verdict, no answering sentences: `answer` has them)."""
+        return self.answer_many([question], k, mode, max_per_file, judge=False)[0].hits
 
     def answer(
         self, question: str, k: int = config.DEFAULT_K, mode: str = config.DEFAULT_MODE,
@@ -326,14 +302,6 @@ def _display_root(root: Path) -> str:
         return relative if not relative.startswith("..") else str(root)
     except ValueError:
         return str(root)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 __all__ = ["Index", "Hit", "QAError"]
