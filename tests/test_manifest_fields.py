@@ -166,5 +166,14 @@ def test_recorded_paths_checks_the_digest_and_the_paths(tmp_path: Path):
         write_raw(tmp_path, broken)
         with pytest.raises(ManifestError, match="no paths"):
             Manifest.recorded_paths(tmp_path)
+    for broken, reason in ((b"\xff", "UnicodeDecodeError"), (b'{"root": "/docs"}', "KeyError"), (b"{", "JSONDecodeError")):
+        write_raw(tmp_path, broken)
+        with pytest.raises(ManifestError) as raised:
+            Manifest.recorded_paths(tmp_path)
+        assert str(raised.value) == f"no paths ({reason})"
+    write_raw(tmp_path, data, digest="0" * 64)
+    with pytest.raises(ManifestError) as raised:
+        Manifest.recorded_paths(tmp_path)
+    assert str(raised.value) == "manifest.json does not match manifest.sha256"
     write_raw(tmp_path, b'{"paths": []}')
     assert Manifest.recorded_paths(tmp_path) == ()
