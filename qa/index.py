@@ -19,7 +19,8 @@ from qa.search.dense import APPROXIMATE_FILE, DenseIndex
 from qa.search.fusion import fuse
 from qa.search.hits import Answer, Hit
 from qa.store.generation import CURRENT, StoredIndex
-from qa.answer.verdict import Candidates, Reason, Verdict, mark_answers, verdict_for
+from qa.answer.marking import mark_answers
+from qa.answer.verdict import Candidates, Reason, Verdict, verdict_for
 
 
 class Index:
@@ -261,7 +262,7 @@ class Index:
             evidence = sparse if mode != "dense" else self.stored.bm25.top(question, self.search_settings.depth)
             verdict = verdict_for(query, vector, Candidates.of(mode, dense, evidence, self.search_settings),
                                   self.stored)
-            answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored),
+            answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored, query),
                                   verdict.answered, verdict.similarity, verdict))
         return answers
 
