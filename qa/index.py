@@ -93,32 +93,19 @@ class Index:
         return IndexUpdate(changed, stored.size)
 
     @classmethod
-    def open(
-        cls,
-        path: str | os.PathLike[str] = config.DEFAULT_INDEX,
-        model: str | None = None,
-        expect: config.IndexSettings | None = None,
-        search: config.SearchSettings = config.SearchSettings(),
-    ) -> Index:
-        """Open the index folder at `path` (no code from it is run).
-
-        `model` and `expect`, when given, must match what the index was built with.
-        """
+    def open(cls, path: str | os.PathLike[str] = config.DEFAULT_INDEX, model: str | None = None,
+             expect: config.IndexSettings | None = None, search: config.SearchSettings = config.SearchSettings(),
+             ) -> Index:
+        """Open the index folder at `path` (no code from it is run); `model` and `expect`, when given, must match
+        what the index was built with."""
         return cls(StoredIndex(Path(path)), model, expect, search)
 
     @staticmethod
-    def build(
-        paths: list[str | os.PathLike[str]] | None = None,
-        path: str | os.PathLike[str] = config.DEFAULT_INDEX,
-        model: str = config.DEFAULT_MODEL,
-        settings: config.IndexSettings = config.IndexSettings(),
-        progress: Progress | None = None,
-        quantization: str = config.DEFAULT_QUANTIZATION,
-        follow_links: bool = False,
-        cluster: str | None = None,
-        dense_index: str = "auto",
-        limits: config.ReadLimits | None = None,
-    ) -> BuildReport:
+    def build(paths: list[str | os.PathLike[str]] | None = None, path: str | os.PathLike[str] = config.DEFAULT_INDEX,
+              model: str = config.DEFAULT_MODEL, settings: config.IndexSettings = config.IndexSettings(),
+              progress: Progress | None = None, quantization: str = config.DEFAULT_QUANTIZATION,
+              follow_links: bool = False, cluster: str | None = None, dense_index: str = "auto",
+              limits: config.ReadLimits | None = None) -> BuildReport:
         """Build or update the index of the files under `paths` in the folder `path`.
 
         `paths=None`: the paths the index was built from (the bundled corpus for a new index).
