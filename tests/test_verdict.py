@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa import Index, QAError
+from qa.evaluate import normalise
 from qa.answer.answer_type import asked_type, asked_unit, holds, holds_unit
 from qa.answer.verdict import WEIGHTS_FILE, load_weights
 from tests.conftest import REPO, run_qa
@@ -237,7 +238,7 @@ def test_the_verdict_does_not_depend_on_k_through_the_cli(seeds_index: Path):
                    for k in ("1", "3", "10")]
         verdicts = [(o["answered"], o["answer_confidence"], o["why"]) for o in outputs]
         assert verdicts[0] == verdicts[1] == verdicts[2], question
-        assert [len(o["results"]) for o in outputs] == [1, 3, 10] or len(outputs[0]["results"]) == 1
+        assert [len(o["results"]) for o in outputs] == [1, 3, 10], "-k still cuts the hits shown"
 
 
 # --- BM25-only mode -------------------------------------------------------------------
@@ -391,16 +392,43 @@ def test_held_out_seeds_quality(index):
     assert flagged_share(index, questions, "near-topic") >= 0.47    # measured 18/36
 
 
-def test_held_out_python_docs_quality():
-    cached = Path(__file__).parent / "bench" / ".cache" / "pydoc-index"
-    if not (cached / "CURRENT").is_file():
-        pytest.skip("no Python docs index: build it with python tests/bench/pydoc_corpus.py")
-    index = Index.open(cached)
-    questions = held_out("pydoc")
-    # issue 25 (threshold for <= 2% false alarms): 11/12; "What is the best fertiliser for tomato plants?" answered at 0.14
-    assert flagged_share(index, questions, "off-topic") >= 0.9      # measured 11/12
-    assert flagged_share(index, questions, "answerable") <= 0.03    # measured 0/40
-    assert flagged_share(index, questions, "near-topic") >= 0.42    # measured 15/33
+SLICE = REPO / "tests" / "pydoc-slice"
+
+
+def slice_questions() -> list[dict]:
+    """The Python-docs validation sets pydoc-2, -3 and -4 over tests/pydoc-slice (a part of the docs small
+    enough to index in the suite): their answerable questions whose gold phrase the slice holds, and all
+    their near-topic and off-topic ones (a part of the docs answers none of them either)."""
+    questions = []
+    for n in (2, 3, 4):
+        lines = (REPO / "tests" / "verdict" / f"pydoc-{n}.jsonl").read_text(encoding="utf-8").splitlines()
+        for q in map(json.loads, lines):
+            if q["kind"] != "answerable" or all(
+                    (SLICE / g["file"]).is_file()
+                    and normalise(g["contains"]) in normalise((SLICE / g["file"]).read_text(encoding="utf-8"))
+                    for g in q["gold"]):
+                questions.append(q)
+    return questions
+
+
+@pytest.fixture(scope="module")
+def pydoc_slice(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    """tests/pydoc-slice indexed with the real model (about 450 passages)."""
+    folder = tmp_path_factory.mktemp("pydoc-slice") / "index"
+    Index.build([SLICE], folder)
+    return Index.open(folder)
+
+
+def test_held_out_python_docs_quality(pydoc_slice):
+    """Measured on the slice (hybrid): answerable flagged 0/24, near-topic 31/48, off-topic 18/20; one
+    question more may go wrong in each, never two. (It was skipped unless the whole Python docs corpus had
+    been indexed by hand, so it never ran in CI.)"""
+    questions = slice_questions()
+    assert {kind: sum(q["kind"] == kind for q in questions) for kind in ("answerable", "near-topic", "off-topic")} == {
+        "answerable": 24, "near-topic": 48, "off-topic": 20}, "the sets or the slice changed: measure again"
+    assert flagged_share(pydoc_slice, questions, "off-topic") >= 17 / 20
+    assert flagged_share(pydoc_slice, questions, "answerable") <= 1 / 24
+    assert flagged_share(pydoc_slice, questions, "near-topic") >= 30 / 48
 
 
 # --- false "no answer" causes of issue 25 (each failed before its fix) ------------------------------
