@@ -298,7 +298,7 @@ def test_the_weights_are_plain_json_read_without_pickle(monkeypatch):
 def test_damaged_weights_are_refused_with_a_hint(tmp_path: Path, damage):
     path = tmp_path / "verdict.json"
     path.write_text(damage, encoding="utf-8")
-    with pytest.raises(QAError, match="fit_verdict.py"):
+    with pytest.raises(QAError, match="python -m qa.answer.fit"):
         load_weights(path)
 
 
@@ -349,7 +349,7 @@ def test_recalibration_keeps_every_decision_and_matches_the_share_right():
     of questions that are right (on a fit with 30% right, the balanced model averages near 50%)."""
     import numpy as np
 
-    from tests.bench.fit_verdict import balanced, fit_logistic, platt, sigmoid
+    from qa.answer.fit import balanced, fit_logistic, platt, sigmoid
 
     rng = np.random.default_rng(1)
     y = (rng.random(400) < 0.3).astype(float)

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answer.evidence import Candidates, Evidence, MarkedSentence, gather
-from qa.answer.marking import mark_answers  # noqa: F401  re-exported: qa/index.py imports it from here
 # WEIGHTS_FILE and WEIGHTS_FORMAT re-exported: the CLI's render and the fitting script read them here
 from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_weights  # noqa: F401
 from qa.query import Query
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
     from qa.store.stored import StoredIndex
 
 __all__ = ["Candidates", "Evidence", "MarkedSentence", "Reason", "Verdict", "decide", "gather", "load_weights",
-           "mark_answers", "verdict_for", "WEIGHTS_FILE", "WEIGHTS_FORMAT"]
+           "verdict_for", "WEIGHTS_FILE", "WEIGHTS_FORMAT"]
 
 
 @dataclass(frozen=True)

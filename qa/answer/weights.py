@@ -1,6 +1,6 @@
 """The verdict's model: the signals it reads, and one logistic weight set per search mode, read from plain JSON.
 
-`qa/answer/verdict.json` (written by tests/bench/fit_verdict.py; never unpickled) holds, for hybrid, dense
+`qa/answer/verdict.json` (written by `python -m qa.answer.fit`; never unpickled) holds, for hybrid, dense
 and bm25, the weights that turn the signals' values into `answer_confidence`, and the threshold above
 which a question counts as answered.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from qa import config
 from qa.errors import QAError
 
-#: The weights, written by tests/bench/fit_verdict.py.
+#: The weights, written by `python -m qa.answer.fit`.
 WEIGHTS_FILE = Path(__file__).with_name("verdict.json")
 WEIGHTS_FORMAT = 1
 
@@ -95,5 +95,5 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
         models = {mode: _weight_set(data["models"][mode]) for mode in config.MODES}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise QAError(f"The verdict weights {path} cannot be read ({error}). Reinstall qa, or refit them with: "
-                      "python tests/bench/fit_verdict.py") from None
+                      "python -m qa.answer.fit") from None
     return models
