@@ -3,7 +3,7 @@
 `make_fake_model(folder)` writes a BERT with MiniLM's vocabulary and tokenizer but one layer and hidden
 size 32 (seeded: the same weights every run), mean pooling and normalisation, as an ordinary local
 sentence-transformers folder. It also writes qa's own ONNX export of it into `folder/qa-onnx/`, so
-`qa index --model FOLDER` copies that export instead of importing torch to make one (qa.model.embedder.export).
+`qa index --model FOLDER` copies that export instead of importing torch to make one (qa.model.export.write_export).
 Its vectors carry no meaning beyond shared word pieces: assert nothing about answer quality with it.
 """
 
@@ -23,7 +23,7 @@ def make_fake_model(folder: Path) -> Path:
     from transformers import BertConfig, BertModel
 
     from qa.model.embedder import SHIPPED_EXPORT, model_folder
-    from qa.model.onnx import export_onnx
+    from qa.model.export import convert_to_onnx
 
     real = model_folder("all-MiniLM-L6-v2")
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,7 @@ def make_fake_model(folder: Path) -> Path:
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
-    export_onnx(folder, folder / SHIPPED_EXPORT)
+    convert_to_onnx(folder, folder / SHIPPED_EXPORT)
     return folder
 
 

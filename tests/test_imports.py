@@ -131,3 +131,13 @@ def test_importing_qa_and_searching_leave_the_environment_and_faiss_threads_alon
     result = subprocess.run([sys.executable, "-c", probe, str(fake_seeds_index)], capture_output=True, text=True,
                             cwd=REPO, env=environment)
     assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def test_qa_ask_runs_openmp_in_one_thread(fake_seeds_index: Path):
+    """`qa ask` calls qa.startup.configure before FAISS loads: its searches run one OpenMP thread."""
+    probe = ("import sys\nfrom qa.ui.cli import main\ncode = main(sys.argv[1:])\nimport faiss\n"
+             "print('THREADS', faiss.omp_get_max_threads(), code)\n")
+    environment = {k: v for k, v in __import__("os").environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", probe, "ask", "Who is Yu Xiaohui?", "--index", str(fake_seeds_index)],
+                            capture_output=True, text=True, cwd=REPO, env=environment)
+    assert result.stdout.split()[-3:] == ["THREADS", "1", "0"], result.stderr

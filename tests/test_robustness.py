@@ -192,7 +192,7 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
     KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
     (the killed-build test above caught it now and then). Here a library that swallows the interrupt, by an
     error or by returning as if nothing happened, every time."""
-    import qa.ingest.build
+    import qa.ingest.model_export
     import qa.model.onnx
 
     def swallowing(*args: object) -> None:
@@ -205,7 +205,7 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
 
     if where == "exporting fails":      # a new index: nothing to reuse, the model is exported
         index_dir, before = tmp_path / "new", None
-        monkeypatch.setattr(qa.ingest.build, "export", swallowing)
+        monkeypatch.setattr(qa.ingest.model_export, "write_export", swallowing)
     else:
         index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
         before = current(index_dir)
@@ -544,7 +544,7 @@ def test_qa_errors_are_one_line(seeds_index: Path):
 
 
 def test_large_files_are_checked_by_sampled_blocks(tmp_path: Path, monkeypatch, fake_model: Path):
-    from qa.store import generation as store
+    from qa.store import layout as store
 
     monkeypatch.setattr(store, "FULL_CHECKSUM_BYTES", 1000)    # every file but the smallest counts as large
     corpus = tmp_path / "corpus"

@@ -17,13 +17,16 @@ import socket
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from qa import config
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import QAError, UsageError
+
+
+T = TypeVar("T")
 
 
 class ClusterError(QAError):
@@ -205,12 +208,13 @@ class ClusterEmbedder:
         worker (as the local build's late chunking makes them), in order."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        jobs = list(zip(self._chunks(texts), self._chunks(spans)))
+        jobs: list[tuple[list[str], list[list[tuple[int, int]]] | None]] = list(
+            zip(self._chunks(texts), self._chunks(spans)))
         results = self._run(jobs, batch_size)
         vectors = np.vstack([r[0] for r in results]).astype(np.float32, copy=False)
         return vectors, [span_vectors for r in results for span_vectors in r[1]]
 
-    def _chunks(self, items: list[Any]) -> list[list[Any]]:
+    def _chunks(self, items: list[T]) -> list[list[T]]:
         step = self.texts_per_task
         return [items[i : i + step] for i in range(0, len(items), step)]
 

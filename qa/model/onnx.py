@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -159,12 +158,3 @@ def _span_means(hidden: np.ndarray, encoding: Encoding, spans: list[tuple[int, i
         inside = ordinary & (offsets[:, 0] < end) & (offsets[:, 1] > start)
         out[k] = hidden[: len(offsets)][inside].mean(axis=0) if inside.any() else fallback
     return _normalised(out)
-
-
-def __getattr__(name: str) -> Any:   # Any: the moved function; remove when tests/fake_model.py imports it from qa.model.export
-    """`export_onnx`, now qa.model.export.convert_to_onnx, until its last caller imports it from there."""
-    if name == "export_onnx":
-        from qa.model.export import convert_to_onnx
-
-        return convert_to_onnx
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, Sequence
 
 from qa import config
 from qa.errors import QAError, UsageError
+from qa.startup import configure
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         command = args.command or "repl"
+        configure(command)
         return {"index": _index, "ask": _ask, "repl": _repl, "batch": _batch, "eval": _eval,
                 "show": _show, "serve": _serve, "mcp": _mcp}[command](args)
     except QAError as error:
