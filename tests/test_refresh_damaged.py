@@ -100,8 +100,6 @@ def test_the_server_answers_from_the_generation_in_use_with_one_warning(damaged:
     assert index.stored.folder.name == in_use
 
 
-@pytest.mark.xfail(strict=True, reason="qa/ui/repl.py Repl.handle prints the refresh error and drops the question "
-                   "(the server answers it: qa/ui/serve_engine.py Engine._refresh); reported in issue 27's work")
 @pytest.mark.parametrize("damaged", ["vectors truncated"], indirect=True)
 def test_the_repl_answers_from_the_generation_in_use_with_one_message(damaged: tuple[Index, Path, str]):
     index, index_dir, in_use = damaged

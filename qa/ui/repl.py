@@ -61,6 +61,9 @@ class Repl:
             update = self.index.refresh()
             if update:
                 self.console.print(Text(update.describe(), style="dim"))
+        except QAError as error:   # a damaged new generation: say so, and answer from the one in use
+            self.console.print(Text(f"error: {error}", style="red"))
+        try:
             answer = below_minimum(self.index.answer(line, self.k, self.mode, self.max_per_file), self.min_confidence)
         except QAError as error:
             self.console.print(Text(f"error: {error}", style="red"))
