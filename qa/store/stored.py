@@ -180,8 +180,9 @@ class StoredIndex:
 
     def sentence_rows(self) -> list[tuple[str, int, int, int]]:
         """Every stored sentence as (file, start, end, passage row), in row order (row = sentence vector row)."""
-        return [(str(f), int(s), int(e), int(p)) for f, s, e, p in self._db.execute(
-            "SELECT file, start, end, passage FROM sentences ORDER BY row")]
+        rows: list[tuple[str, int, int, int]] = self._db.execute(
+            "SELECT file, start, end, passage FROM sentences ORDER BY row").fetchall()   # the columns' own types
+        return rows
 
     def texts(self) -> dict[str, str]:
         """The text of every indexed file, by path."""
