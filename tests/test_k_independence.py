@@ -17,7 +17,7 @@ from tests.fixtures.make import report_docx, report_pdf
 
 KS = range(1, 21)
 #: The seeds question sets (all of them: answerable, near-topic and off-topic questions).
-SEEDS_SETS = ["questions.jsonl", "retrieval.jsonl", "heldout.jsonl", "unanswerable.jsonl", "verdict/seeds.jsonl",
+SEEDS_SETS = ["questions.jsonl", "retrieval.jsonl", "seeds-validation.jsonl", "unanswerable.jsonl", "verdict/seeds.jsonl",
               "verdict/seeds-2.jsonl", "verdict/seeds-3.jsonl", "verdict/seeds-4.jsonl"]
 #: Questions over the folder of every format tests/test_formats.py indexes.
 MIXED_QUESTIONS = [

@@ -101,9 +101,6 @@ def test_ivf_builds_an_approximate_index_and_answers(fake_model: Path, tmp_path:
     assert answered.returncode == 0 and json.loads(answered.stdout)["results"][0]["file"] == "doc000.txt"
 
 
-@pytest.mark.xfail(strict=True, reason="faiss prints 'WARNING clustering N points to L centroids: please provide "
-                   "at least M training points' on stderr: qa/search/dense.py build_approximate makes "
-                   "4*sqrt(n) lists, more than n/39 below about 24,000 passages (issue 27 report)")
 def test_ivf_on_a_small_corpus_prints_nothing_from_faiss(fake_model: Path, tmp_path: Path):
     many_documents(tmp_path / "docs", files=10)
     built = run_qa("index", str(tmp_path / "docs"), "--index", str(tmp_path / "ivf"), "--model", str(fake_model),
@@ -120,9 +117,6 @@ def test_unknown_values_are_misuse(fake_seeds_index: Path, tmp_path: Path):
         assert result.returncode == 2 and "invalid choice" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="faiss raises 'Number of training points (1) should be at least as large as "
-                   "number of clusters (4)' as a traceback: build_approximate makes max(1, 4*sqrt(n)) lists, more than "
-                   "n below 16 passages (issue 27 report)")
 def test_ivf_on_a_tiny_corpus_builds_or_says_why_in_one_line(fake_model: Path, tmp_path: Path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("Tiny\n\nOne short paragraph about zebras.\n", encoding="utf-8")

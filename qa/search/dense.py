@@ -75,7 +75,7 @@ class DenseIndex:
         import faiss
 
         n, dimension = vectors.shape
-        lists = max(1, int(4 * np.sqrt(n)))
+        lists = max(1, min(int(4 * np.sqrt(n)), n))   # never more lists than points to train them
         quantizer = faiss.IndexFlatIP(dimension)
         entry: dict[str, object] = {"kind": kind, "lists": lists, "nprobe": APPROXIMATE_NPROBE}
         index: faiss.IndexIVF
@@ -88,6 +88,7 @@ class DenseIndex:
         else:
             index = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
             sample_size = min(n, 40 * lists)
+        index.cp.min_points_per_centroid = 1   # a small corpus trains fewer points a list: no warning on stderr
         sample = np.random.default_rng(0).choice(n, size=sample_size, replace=False)
         index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
         for start in range(0, n, 100_000):
