@@ -71,3 +71,14 @@ def test_no_chrome_reaches_a_passage(passages: dict[str, str], page: str):
 def test_every_sentence_of_the_article_reaches_a_passage(passages: dict[str, str], page: str):
     _, article = PAGES[page]
     assert not [text for text in article if text not in passages.get(page, "")]
+
+
+def test_a_heading_is_cited_at_its_own_line_not_where_a_menu_repeats_its_words():
+    """The docs page's sidebar and breadcrumbs say "Configuring retries" before its <h1> does."""
+    from qa.sources.html import read
+
+    data = (FIXTURES / "docs.html").read_bytes()
+    source = data.decode("utf-8").splitlines()
+    extracted = read(data)
+    heading = next(r for r in extracted.regions if extracted.text.startswith("Configuring retries", r.start))
+    assert heading.source_line is not None and "<h1>" in source[heading.source_line - 1]

@@ -244,7 +244,7 @@ class _SourceText:
                     continue
                 self.starts.append(length)
                 self.lines.append(element.sourceline or 0)
-                self.in_heading.append(depth > 0 and event == "start")
+                self.in_heading.append(depth > 0)   # a tail inside a heading is in it too
                 pieces.append(normal)
                 length += len(normal)
         self.text = "".join(pieces)
