@@ -5,7 +5,9 @@ read: qa/ingest/carry.py), `split` (passages and what the embedder sees of each:
 context.py), `embed_and_write` (vectors reused by key or embedded: qa/ingest/embedding.py; the generation
 written by qa/store/generation.py).
 
-`BuildReport` and `Progress` live in qa/ingest/report.py and are imported from here as well.
+`BuildReport` and `Progress` live in qa/ingest/report.py and are imported from here as well. (Over 300
+lines: `Build` is the one place that decides, step by step, what is read, carried over, embedded and
+written; the work of each step is in the modules named above.)
 """
 
 from __future__ import annotations
@@ -326,6 +328,7 @@ class Build:
         arrays = assemble(self.parts, results, stored)
         self.report.reused = len(set(arrays[2])) - embedded
         return arrays
+
 
 def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Embedder:
     """The embedder that sends the work to a Dask cluster (imported only when asked for)."""
