@@ -63,6 +63,14 @@ def test_touching_needs_only_whitespace_within_the_gap():
     assert touching(a, b, source) and touching(b, a, source)
     assert not touching(b, far, source), f"more than {MAX_MERGE_GAP} characters apart"
     assert not touching(far, past_x, source), "a word between them"
+    # Far into a file (offsets well past MAX_MERGE_GAP), one space apart, and with nothing between them.
+    deep = numbered_words(100)
+    texts["d.txt"] = deep
+    left = passage(texts, "d.txt", deep.index("w60 "), deep.index(" w61 "))
+    right = passage(texts, "d.txt", deep.index("w61 "), deep.index(" w62 "))
+    flush = passage(texts, "d.txt", deep.index(" w61 "), deep.index(" w62 "))
+    assert touching(left, right, source) and touching(right, left, source)
+    assert left.end == flush.start and touching(left, flush, source) and touching(flush, left, source)
     other = Passage("u.txt", a.start, a.end, 1, 1, a.text)
     assert not touching(a, other, Source({**texts, "u.txt": text}, []))
 
