@@ -98,9 +98,11 @@ BATCH_TOKENS = 4096
 #: Passages a build embeds between two writes of its checkpoint (what a killed build resumes from).
 CHECKPOINT_EVERY = 512
 
-#: Version of the rules that split documents into passages and sentences. Bump it whenever they change:
-#: vectors are reused only from builds with the same version (recorded in the manifest).
-SPLITTER_VERSION = 2
+#: Version of the rules that read and split documents. Bump it whenever a reader's output or these rules
+#: change: an update carries files whose size and time did not change over unread, and reuses vectors, only
+#: from a generation with the same version (recorded in the manifest). 3: PDF and text line wraps joined,
+#: HTML blocks cited by number, repeated headings named with their position.
+SPLITTER_VERSION = 3
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
 WATCH_SETTLE_MS = 200

@@ -8,11 +8,14 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from qa import config
 from qa.errors import QAError, UsageError
 from qa.startup import configure
+
+if TYPE_CHECKING:
+    from qa.ingest.loaded import Models
 
 
 class _Parser(argparse.ArgumentParser):
@@ -222,23 +225,25 @@ def _warn(index: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from qa.ingest.loaded import Models
     from qa.ingest.plan import plan_build
 
     index_dir = _opt(args, "index")
     plan = plan_build(index_dir, args.paths, args.add, args.model)
-    _build_and_report(plan, index_dir, args)
+    models = Models()   # the tokenizer and embedder stay loaded from one update to the next
+    _build_and_report(plan, index_dir, args, models=models)
     if args.watch:
-        _watch(replace(plan, dropped=(), replaced_by=()), index_dir, args)
+        _watch(replace(plan, dropped=(), replaced_by=()), index_dir, args, models)
     return 0
 
 
-def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
+def _watch(plan: Any, index_dir: Path, args: argparse.Namespace, models: Models) -> None:
     """Update the index after each burst of changes, one summary line each, until Ctrl-C."""
     from qa.ingest.watch import watch_paths
 
     def update(changed: set[str]) -> None:
         try:
-            _build_and_report(plan, index_dir, args, quiet_if_current=True)
+            _build_and_report(plan, index_dir, args, quiet_if_current=True, models=models)
         except QAError as error:   # e.g. every file deleted: say so and keep watching
             _say(f"error: {error}")
 
@@ -247,7 +252,8 @@ def _watch(plan: Any, index_dir: Path, args: argparse.Namespace) -> None:
     _say("Stopped watching.")
 
 
-def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quiet_if_current: bool = False) -> Any:
+def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quiet_if_current: bool = False,
+                      models: Models | None = None) -> Any:
     """One build of `plan`, its warnings on stderr and its one-line summary on stdout; returns the report.
 
     `quiet_if_current`: print nothing when the index was already up to date."""
@@ -264,11 +270,11 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
         with BuildProgress(console) as progress:
             report = build_index(paths, index_dir, args.model, progress=progress.update,
                                  quantization=args.quantization, follow_links=args.follow_links,
-                                 cluster=args.cluster, dense_index=args.dense_index, limits=limits)
+                                 cluster=args.cluster, dense_index=args.dense_index, limits=limits, models=models)
     else:
         report = build_index(paths, index_dir, args.model, quantization=args.quantization,
                              follow_links=args.follow_links, cluster=args.cluster, dense_index=args.dense_index,
-                             limits=limits)
+                             limits=limits, models=models)
     if quiet_if_current and report.up_to_date:
         return report
     for warning in report.warnings:
