@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from qa.ui.cli import parser
+from qa.ui.arguments import parser
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

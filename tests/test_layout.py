@@ -11,7 +11,10 @@ from tests.conftest import REPO
 PACKAGE = REPO / "qa"
 MAX_LINES = 300
 # Modules allowed past MAX_LINES, and why. A module leaves this list when it is split.
-LONGER: dict[str, str] = {}
+LONGER: dict[str, str] = {
+    "qa.ingest.build": "Build is the one place that decides what is read, carried over, embedded and written; "
+                       "its helpers are in carry, context, vectors, model_export, report and loaded",
+}
 
 
 def modules() -> dict[str, Path]:

@@ -17,16 +17,13 @@ import socket
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from qa import config
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import QAError, UsageError
-
-
-T = TypeVar("T")
 
 
 class ClusterError(QAError):
@@ -214,7 +211,7 @@ class ClusterEmbedder:
         vectors = np.vstack([r[0] for r in results]).astype(np.float32, copy=False)
         return vectors, [span_vectors for r in results for span_vectors in r[1]]
 
-    def _chunks(self, items: list[T]) -> list[list[T]]:
+    def _chunks(self, items: list[Any]) -> list[list[Any]]:
         step = self.texts_per_task
         return [items[i : i + step] for i in range(0, len(items), step)]
 
