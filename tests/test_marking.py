@@ -169,3 +169,15 @@ def test_qa_ask_prints_the_marked_sentence(garden, mode):
     if mode == "bm25":   # the fake model's similarities say little; BM25's terms say which sentence
         marked = first["text"][first["answer_start"] - first["start"] : first["answer_end"] - first["start"]]
         assert marked == "The fruit ripens from July in a warm summer."
+
+
+def test_a_hard_wrapped_markdown_paragraph_is_one_paragraph(tmp_path: Path):
+    """Markdown joins a line wrap as text and PDF do: the wrapped sentence is one paragraph, a heading is not
+    joined to what follows."""
+    from qa.sources import read
+
+    (tmp_path / "limits.md").write_text("# Limits\n\nThe default weight value is\n50, and the maximum is 100.\n\n"
+                                        "Next one.\n", encoding="utf-8")
+    document = read(tmp_path / "limits.md", tmp_path)
+    assert [document.text[p.start : p.end] for p in document.paragraphs] == [
+        "# Limits", "The default weight value is\n50, and the maximum is 100.", "Next one."]

@@ -13,7 +13,7 @@ import re
 from qa.config import ReadLimits
 from qa.sources.document import Extracted, Paragraph, Region, Unreadable
 from qa.sources.junk import find_paragraphs, lines
-from qa.sources.text import decode
+from qa.sources.text import decode, join_wrapped
 
 _FRONT_MATTER_END = re.compile(r"^(---|\.\.\.)\s*$")
 _TITLE = re.compile(r"^title\s*:\s*(.+?)\s*$", re.IGNORECASE)
@@ -87,6 +87,7 @@ class _Reader:
     def flush(self) -> None:
         if self.stretch:
             found, junk = find_paragraphs(self.text, *self.stretch, first_block=self.block)
+            found = join_wrapped(self.text, found)   # a hard-wrapped sentence is one sentence
             self.paragraphs += found
             self.junk += junk
             self.block += junk
