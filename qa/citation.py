@@ -35,16 +35,12 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from qa.errors import QAError, UsageError
+from qa.errors import NotInIndexError, QAError, UsageError
 
 #: A line, paragraph or page number of more digits than this names nothing in any index.
 MAX_DIGITS = 18
 
 ANSWER_UNDER = ", answer under § "
-
-
-class NotInIndexError(QAError):
-    """The citation is well formed but names nothing in the index."""
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,7 @@ import numpy as np
 from qa import config
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import QAError, UsageError
-
-
-class ClusterError(QAError):
-    """The cluster cannot be reached or cannot embed for this index."""
+from qa.errors import ClusterError  # noqa: F401 - defined with the other errors
 
 
 #: The address schemes of Dask's comms that reach another machine (ucx needs ucx-py; inproc is in-process).

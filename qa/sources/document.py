@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from qa.errors import Unreadable  # noqa: F401 - defined with the other errors
 
 if TYPE_CHECKING:
     from qa.config import ReadLimits
@@ -48,10 +49,6 @@ class Skipped:
     path: str
     reason: str
     other: bool = False
-
-
-class Unreadable(ValueError):
-    """A file that cannot be indexed; the message says why, in a few words."""
 
 
 def first_line(error: BaseException, limit: int = 120) -> str:

@@ -15,6 +15,7 @@ from typing import IO
 from qa.errors import IndexBusyError, QAError, UsageError
 from qa.store.layout import first_line
 from qa.store.ownership import LOCK, check, claim, remove_owned
+from qa.errors import DiskFullError  # noqa: F401 - defined with the other errors
 
 
 class BuildLock:
@@ -77,10 +78,6 @@ def clean_leftovers(index_dir: Path, keep: str | None = None) -> None:
     for old in index_dir.iterdir():
         if old.name.startswith((".tmp-", ".scratch-")) and old.name != keep:
             remove_owned(old, index_id)
-
-
-class DiskFullError(QAError):
-    """The file system holding the index has no space left (the index is as it was)."""
 
 
 #: SQLite's result code for a full disk (sqlite3.Error.sqlite_errorcode).

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import FORMAT_VERSION, IndexSettings
+from qa.errors import ManifestError, FormatMismatch  # noqa: F401 - defined with the other errors
 
 MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest.sha256"
@@ -23,18 +24,6 @@ MANIFEST_DIGEST = "manifest.sha256"
 BM25_SCHEMES = ("plain", "stem", "stem-stop", "code")
 #: Passage settings that were measured, rejected and removed: an index that recorded them off reads as before.
 _REMOVED_SETTINGS = ("heading_context", "bm25_context")
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be used: the message says what is wrong with it, in a few words."""
-
-
-class FormatMismatch(ManifestError):
-    """A manifest of another format version (`version`: what it says, None when it says nothing)."""
-
-    def __init__(self, version: object) -> None:
-        super().__init__(f"format {version!r}")
-        self.version = version
 
 
 @dataclass(frozen=True)

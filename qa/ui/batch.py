@@ -8,7 +8,7 @@ import os
 import select
 from typing import IO, Any, Iterator
 
-from qa.errors import QAError
+from qa.errors import LineError, QAError
 from qa.index import Index
 from qa.query import clean
 from qa.ui.render import answer_json, below_minimum, say
@@ -42,14 +42,6 @@ def line_batches(fd: int, size: int) -> Iterator[list[bytes]]:
         if lines:
             yield lines[:size]
             del lines[:size]
-
-
-class LineError(ValueError):
-    """A line that holds no question; `id` is the line's own id when it has one."""
-
-    def __init__(self, message: str, item_id: Any) -> None:
-        super().__init__(message)
-        self.id = item_id
 
 
 def parse_line(raw: bytes, number: int) -> tuple[Any, str]:
