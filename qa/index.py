@@ -168,7 +168,7 @@ class Index:
         if recorded.onnx:
             for name in ONNX_FILES:
                 self.stored.verify(name)
-            return onnx_embedder(self.stored.folder)
+            return onnx_embedder(self.stored.folder, spin=False)   # questions, not a build
         if not recorded.fingerprint or fingerprint(self.model) != recorded.fingerprint:
             raise ModelUnavailableError(
                 f"the model {self.model} changed since the index was built; rebuild with: {self.update_command()}")
@@ -267,7 +267,7 @@ class Index:
 def _no_words(query: Query, mode: str) -> Answer:
     """The answer to a question without a word to search for ("...", "?!"): none, and that reason."""
     reason = Reason("no_words", 0.0, "the question has no words to search for", 0.0)
-    return Answer(query.question, mode, [], False, None, Verdict(False, 0.0, (reason,), (), None, mode))
+    return Answer(query.question, mode, [], False, None, Verdict(False, 0.0, (reason,), None, mode))
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def judged(confidence: float, answered: bool = True, model: str = "hybrid") -> A
     from qa.answer.verdict import Reason, Verdict
 
     reason = Reason("similarity", 0.5, "the best sentence is close to the question", 0.3)
-    verdict = Verdict(answered, confidence, (reason,), (), None, model)
+    verdict = Verdict(answered, confidence, (reason,), None, model)
     passage = Passage("owls.txt", 0, 24, 1, 1, "Barn owls hunt at night.")
     return Answer("when do owls hunt", "hybrid", [Hit(1, 0.5, "hybrid", passage, "owls.txt")], answered, None, verdict)
 

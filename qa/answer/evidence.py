@@ -57,22 +57,11 @@ class Candidates:
 
 
 @dataclass(frozen=True)
-class MarkedSentence:
-    """The sentence of an evidence passage closest to the question (similarity None without a model)."""
-
-    file: str
-    start: int
-    end: int
-    similarity: float | None
-
-
-@dataclass(frozen=True)
 class Evidence:
     """The signals' values for one question, with a short text for each."""
 
     features: dict[str, float]
     texts: dict[str, str]
-    marked: tuple[MarkedSentence, ...]
     similarity: float | None
 
 
@@ -151,13 +140,6 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
         features["answer_unit_missing"] = 0.0 if given else 1.0
         texts["answer_unit_missing"] = f"the question asks for {what} and the best passages {'give' if given else 'give none'}"
 
-    marked = []
-    for p in passages:
-        inside = [i for i, s in enumerate(sentences) if s[0] == p.file and p.start <= s[1] and s[2] <= p.end]
-        if inside:
-            best = max(inside, key=lambda i: scores[i])
-            marked.append(MarkedSentence(p.file, sentences[best][1], sentences[best][2],
-                                         None if similarities is None else float(scores[best])))
     similarity = None
     if vector is not None:
         dense_scores = [score for _, score in candidates.dense]
@@ -196,7 +178,7 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
         # in them (and the model reads English). Said so, rather than naming character pairs.
         features["terms_in_corpus"] = 0.0
         texts["terms_in_corpus"] = "the question is in Chinese or Japanese and these documents hold no text in either"
-    return Evidence(features, texts, tuple(marked), similarity)
+    return Evidence(features, texts, similarity)
 
 
 def _answer_near_subject(kind: str | None, query: Query, sentences: list[tuple[str, int, int, str, int | None]],

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answer.evidence import Candidates, Evidence, MarkedSentence, gather
+from qa.answer.evidence import Candidates, Evidence, gather
 # WEIGHTS_FILE and WEIGHTS_FORMAT re-exported: the CLI's render and the fitting script read them here
 from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_weights  # noqa: F401
 from qa.query import Query
@@ -33,7 +33,7 @@ from qa.query import Query
 if TYPE_CHECKING:
     from qa.store.stored import StoredIndex
 
-__all__ = ["Candidates", "Evidence", "MarkedSentence", "Reason", "Verdict", "decide", "gather", "load_weights",
+__all__ = ["Candidates", "Evidence", "Reason", "Verdict", "decide", "gather", "load_weights",
            "verdict_for", "WEIGHTS_FILE", "WEIGHTS_FORMAT"]
 
 
@@ -54,7 +54,6 @@ class Verdict:
     answered: bool
     answer_confidence: float
     reasons: tuple[Reason, ...]      # the signal that weighed most towards the decision first
-    marked: tuple[MarkedSentence, ...]
     similarity: float | None          # best sentence similarity (None in BM25-only mode)
     model: str                        # the weight set used: hybrid, dense or bm25
     features: tuple[tuple[str, float], ...] = ()   # every signal gathered, also those the weight set ignores
@@ -76,7 +75,7 @@ def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
     reasons.sort(key=lambda r: -r.effect if answered else r.effect)
-    return Verdict(answered, confidence, tuple(reasons), evidence.marked, evidence.similarity, model,
+    return Verdict(answered, confidence, tuple(reasons), evidence.similarity, model,
                    tuple(sorted(evidence.features.items())))
 
 
@@ -87,12 +86,12 @@ def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates,
     evidence = gather(query, vector, candidates, stored)
     if not candidates.ranking:   # nothing to judge: no passage shares a word with the question
         empty = Reason("no_passage", 1.0, "no passage matches the question", 0.0)
-        return Verdict(False, 0.0, (empty,), (), evidence.similarity, model, tuple(sorted(evidence.features.items())))
+        return Verdict(False, 0.0, (empty,), evidence.similarity, model, tuple(sorted(evidence.features.items())))
     if evidence.features["terms_in_corpus"] == 0.0:
         # Not one word the question is about occurs in the documents ("a recipe for guacamole"): they
         # cannot state its answer, however close some passage's vector comes. Of 172 answerable fit
         # questions none is in this case; of 68 off-topic ones, 31 are.
         absent = Reason("terms_in_corpus", 0.0, evidence.texts["terms_in_corpus"], 0.0)
-        return Verdict(False, 0.0, (absent,), evidence.marked, evidence.similarity, model,
+        return Verdict(False, 0.0, (absent,), evidence.similarity, model,
                        tuple(sorted(evidence.features.items())))
     return decide(evidence, weights, model)

@@ -130,13 +130,14 @@ def torch_cache_variable_kept(folder: Path | None = None) -> Iterator[None]:
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
-def onnx_embedder(folder: Path) -> Embedder:
-    """The exported model in `folder`, run by onnxruntime (no torch)."""
+def onnx_embedder(folder: Path, spin: bool = True) -> Embedder:
+    """The exported model in `folder`, run by onnxruntime (no torch); `spin` False for embedding questions
+    (its threads sleep between calls, see OnnxEmbedder)."""
     try:
         from qa.model.onnx import OnnxEmbedder
 
         with interrupts_kept():
-            embedder = OnnxEmbedder(folder)
+            embedder = OnnxEmbedder(folder, spin=spin)
     except Exception as error:  # ImportError, a damaged export, onnxruntime's own errors
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelUnavailableError(f"Cannot load the ONNX model in {folder}: {reason}") from None

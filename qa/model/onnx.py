@@ -40,7 +40,7 @@ from tokenizers import Encoding, Tokenizer  # noqa: E402
 class OnnxEmbedder:
     """An exported model run by onnxruntime: texts in, L2-normalised float32 vectors out."""
 
-    def __init__(self, folder: Path, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, threads: int | None = None, spin: bool = True) -> None:
         folder = Path(folder)
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         if config.get("format") != FORMAT_VERSION:
@@ -66,6 +66,11 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads if threads and threads > 0 else (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        if not spin:
+            # For questions: threads sleep between calls instead of spinning. A question's path does Python
+            # work after its embedding, and spinning threads took both cores from it (qa serve /ask p50 50 ->
+            # 16-23 ms at load 6). A build keeps spinning: it calls the model back to back.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(folder / MODEL_FILE), sess_options=options, providers=["CPUExecutionProvider"]
         )

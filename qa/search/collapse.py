@@ -13,6 +13,7 @@ whatever k is, so hit i (and its citation) is the same for every k >= i.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
@@ -131,6 +132,7 @@ def touching(a: Passage, b: Passage, source: PassageSource) -> bool:
     return gap == 0 or (gap <= MAX_MERGE_GAP and source.document_text(a.file)[first.end : second.start].isspace())
 
 
+@lru_cache(maxsize=1024)   # a passage's shingles depend on its text only: a warm server re-tokenised 50 a question
 def shingles_of(text: str) -> Shingles:
     """The 5-word shingles of a text (its BM25 terms, five at a time)."""
     words = tokenize(text)
