@@ -147,6 +147,7 @@ def _keep_fresh(index_dir: Path, paths: list[Path], engine: Engine, stop: thread
     One catch-up update runs WATCH_CATCH_UP_SECONDS after watching begins (watchfiles gives no sign of when it
     is ready): it takes in what changed before, so a file saved while the watch was starting is not missed."""
     from qa.ingest.build import build_index
+    from qa.ingest.loaded import Models
     from qa.ingest.watch import watch_paths
 
     manifest = engine.index.stored.manifest
@@ -155,12 +156,15 @@ def _keep_fresh(index_dir: Path, paths: list[Path], engine: Engine, stop: thread
     follow_links = manifest.follow_links
     one_at_a_time = threading.Lock()
 
+    models = Models()   # the tokenizer and embedder stay loaded from one update to the next
+
     def update(changed: set[str] | None = None) -> None:
         with one_at_a_time:
             if stop.is_set():
                 return
             try:
-                report = build_index(paths, index_dir, model, quantization=quantization, follow_links=follow_links)
+                report = build_index(paths, index_dir, model, quantization=quantization, follow_links=follow_links,
+                                     models=models)
             except QAError as error:
                 say(f"error: updating the index failed: {error}")
                 return
