@@ -35,6 +35,9 @@ class Terminal:
         if self.pid == 0:   # the child: the real command, on the terminal
             try:
                 os.chdir(REPO)
+                # As from a shell: Ctrl-C's signal at its default (pytest-xdist's workers ignore SIGINT, and an
+                # ignored signal stays ignored across exec, so the REPL would never see Ctrl-C).
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.execve(sys.executable, [sys.executable, "-m", "qa.ui.cli", "repl", "--index", str(index)], env)
             finally:
                 os._exit(127)

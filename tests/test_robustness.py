@@ -195,7 +195,7 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
     import qa.ingest.model_export
     import qa.model.onnx
 
-    def swallowing(*args: object) -> None:
+    def swallowing(*args: object, **keywords: object) -> None:
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)           # the handler runs here and raises KeyboardInterrupt
