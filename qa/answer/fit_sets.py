@@ -27,13 +27,15 @@ REPO = Path(__file__).resolve().parents[2]
 #: say "held-out", but they were read to choose the changes of issue 25, so they are VALIDATION sets now.
 #: seeds-4/pydoc-4 (128 questions written from the documents alone, committed before the issue 25 changes):
 #: read once at d2dd5a6, question by question, so validation since. seeds-5/pydoc-5 (143 questions, written
-#: the same way and committed before the changes that followed): the held-out sets, read once for the
-#: report (`verdict_report.py --held-out`).
+#: the same way and committed before the changes that followed): read once at 6f696a3 for the report of
+#: issue 25's second round, so validation since. seeds-6/pydoc-6 (124 questions written from the documents
+#: alone on 2026-12-04, committed 215f426 and a6fd768, not read yet): the held-out sets
+#: (`verdict_report.py --held-out`), read once per release.
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
-         "seeds-5": "held-out", "pydoc-5": "held-out"}
-SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5")]
-PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5")]
+         "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "held-out", "pydoc-6": "held-out"}
+SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6")]
+PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6")]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
 #: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", help="only these files, comma-separated stems (e.g. seeds-3,pydoc-3)")
     parser.add_argument("--held-out", action="store_true",
-                        help="read the held-out sets (seeds-4, pydoc-4) instead of the validation sets: once, for a report")
+                        help="read the held-out sets (seeds-6, pydoc-6) instead of the validation sets: once, for a report")
     args = parser.parse_args()
     chosen = set(args.sets.split(",")) if args.sets else None
     split = "held-out" if args.held_out else "validation"
