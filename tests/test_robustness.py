@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import zlib
 from pathlib import Path
 
@@ -185,13 +186,14 @@ def python_sigint():
     signal.signal(signal.SIGINT, previous)
 
 
-@pytest.mark.parametrize("where", ["loading fails", "loading returns", "exporting fails"])
+@pytest.mark.parametrize("where", ["importing fails", "loading fails", "loading returns", "exporting fails"])
 def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallows_it(
         fake_seeds_index: Path, fake_model: Path, tmp_path: Path, monkeypatch, python_sigint, where):
     """onnxruntime, interrupted while loading a model, once raised "initialization failed" instead of
     KeyboardInterrupt; the build took that for a broken model and wrote a BM25-only index over the user's
     (the killed-build test above caught it now and then). Here a library that swallows the interrupt, by an
-    error or by returning as if nothing happened, every time."""
+    error or by returning as if nothing happened, every time. Importing onnxruntime swallows it too: its
+    module init (pybind11) turns the KeyboardInterrupt into ImportError("initialization failed")."""
     import qa.ingest.model_export
     import qa.model.onnx
 
@@ -209,7 +211,15 @@ def test_ctrl_c_while_the_model_loads_stops_the_build_even_if_the_library_swallo
     else:
         index_dir = copy_index(fake_seeds_index, tmp_path / "ix")
         before = current(index_dir)
-        monkeypatch.setattr(qa.model.onnx, "OnnxEmbedder", swallowing)
+        if where == "importing fails":
+            class Importing(types.ModuleType):
+                def __getattr__(self, name: str) -> object:
+                    swallowing()
+                    raise ImportError("initialization failed")
+
+            monkeypatch.setitem(sys.modules, "qa.model.onnx", Importing("qa.model.onnx"))
+        else:
+            monkeypatch.setattr(qa.model.onnx, "OnnxEmbedder", swallowing)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "owls.txt").write_text("Barn owls hunt mice at night over open fields.\n", encoding="utf-8")

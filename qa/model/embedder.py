@@ -134,9 +134,9 @@ def onnx_embedder(folder: Path, spin: bool = True) -> Embedder:
     """The exported model in `folder`, run by onnxruntime (no torch); `spin` False for embedding questions
     (its threads sleep between calls, see OnnxEmbedder)."""
     try:
-        from qa.model.onnx import OnnxEmbedder
+        with interrupts_kept():   # importing onnxruntime too: its module init turns Ctrl-C into an ImportError
+            from qa.model.onnx import OnnxEmbedder
 
-        with interrupts_kept():
             embedder = OnnxEmbedder(folder, spin=spin)
     except Exception as error:  # ImportError, a damaged export, onnxruntime's own errors
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
