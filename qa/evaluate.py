@@ -115,6 +115,27 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def gold_span(text: str, start: int, phrase: str) -> tuple[int, int] | None:
+    """Source offsets of `phrase` inside a passage text starting at `start` (case- and whitespace-insensitive,
+    as `answers` matches), or None."""
+    words = normalise(phrase).split()
+    lowered = text.lower()
+    position = lowered.find(words[0]) if words else -1
+    while position >= 0:
+        cursor, ok = position, True
+        for word in words:
+            while cursor < len(text) and text[cursor].isspace():
+                cursor += 1
+            if not lowered.startswith(word, cursor):
+                ok = False
+                break
+            cursor += len(word)
+        if ok:
+            return start + position, start + cursor
+        position = lowered.find(words[0], position + 1)
+    return None
+
+
 def answers(hit: Hit, gold: tuple[tuple[str, str], ...]) -> bool:
     """True when the hit's passage comes from a gold file and contains its phrase."""
     file = hit.passage.file

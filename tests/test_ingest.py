@@ -22,6 +22,7 @@ import pytest
 
 from qa import Index, config
 from qa.errors import IndexFormatError
+from qa.evaluate import answers, gold_span, load_questions
 from tests.conftest import REPO, SEEDS
 
 ONE = "004_bc3bbd6dfccf26ec.txt"
@@ -79,32 +80,8 @@ def test_a_sentence_longer_than_a_passage_is_marked_by_its_pieces(ix: Path, tmp_
     assert top.passage.start <= top.answer_start < top.answer_end <= top.passage.end
 
 
-def gold_span(text: str, start: int, phrase: str) -> tuple[int, int] | None:
-    """Source offsets of `phrase` inside a passage text starting at `start` (whitespace-insensitive)."""
-    from qa.evaluate import normalise
-
-    words = normalise(phrase).split()
-    lowered = text.lower()
-    position = lowered.find(words[0]) if words else -1
-    while position >= 0:
-        cursor, ok = position, True
-        for word in words:
-            while cursor < len(text) and text[cursor].isspace():
-                cursor += 1
-            if not lowered.startswith(word, cursor):
-                ok = False
-                break
-            cursor += len(word)
-        if ok:
-            return start + position, start + cursor
-        position = lowered.find(words[0], position + 1)
-    return None
-
-
 def test_marking_accuracy_on_the_labelled_sets(index):
     """The marked sentence of the first answering hit overlaps the gold phrase (as tests/bench/marking.py counts)."""
-    from qa.evaluate import answers, load_questions
-
     right = reachable = 0
     for name in ("questions.jsonl", "retrieval.jsonl"):
         questions = [q for q in load_questions(REPO / "tests" / name) if q.gold]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import NoReturn
+from typing import Callable, NoReturn, TypeVar
 
 from qa import config
 
@@ -15,34 +15,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _amount(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value
+def _checked(convert: Callable[[str], N], ok: Callable[[N], bool], rule: str) -> Callable[[str], N]:
+    """An option value's check: the text converted, or one line saying what is wrong with it."""
+    noun = "a whole number" if convert is int else "a number"
+
+    def check(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{rule}, not {text}")
+        return value
+
+    return check
 
 
-def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
-    return value
+_positive = _checked(int, lambda value: value >= 1, "must be at least 1")
+_amount = _checked(float, lambda value: value > 0, "must be more than 0")   # NaN is not more than 0
+_confidence = _checked(float, lambda value: 0.0 <= value <= 1.0, "must be between 0 and 1")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -44,7 +44,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa import Index, config
-from qa.evaluate import Question, answers, load_questions, normalise
+from qa.evaluate import Question, answers, gold_span, load_questions
 
 REPO = Path(__file__).resolve().parents[2]
 SLICE = REPO / "tests" / "pydoc-slice"
@@ -53,24 +53,6 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 MODES = ("hybrid", "dense", "bm25")
 
 
-def gold_span(text: str, start: int, phrase: str) -> tuple[int, int] | None:
-    """Source offsets of `phrase` inside a passage text starting at `start` (whitespace-insensitive)."""
-    words = normalise(phrase).split()
-    lowered = text.lower()
-    position = lowered.find(words[0]) if words else -1
-    while position >= 0:
-        cursor, ok = position, True
-        for word in words:
-            while cursor < len(text) and text[cursor].isspace():
-                cursor += 1
-            if not lowered.startswith(word, cursor):
-                ok = False
-                break
-            cursor += len(word)
-        if ok:
-            return start + position, start + cursor
-        position = lowered.find(words[0], position + 1)
-    return None
 
 
 def score(index: Index, questions: list[Question], mode: str, name: str) -> tuple[dict[str, dict[str, int]], list[str]]:
