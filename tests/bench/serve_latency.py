@@ -1,8 +1,8 @@
 """`qa serve` latency, throughput and memory: `python tests/bench/serve_latency.py [--index DIR] [options]`.
 
 Starts the real `qa serve --port 0` on 127.0.0.1 (over DIR, or over seeds/ indexed with the default model
-into a temporary folder), asks it the questions of tests/questions.jsonl over HTTP with keep-alive (httpx),
-and prints:
+into a temporary folder), asks it the questions of --questions (tests/questions.jsonl by default) over HTTP
+with keep-alive (httpx), and prints:
 
 - sequential latency of POST /ask, HTTP round trip included: p50 and p95 in ms (target: p50 <= 30 ms on the
   seeds, <= 45 ms on the Python docs);
@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-QUESTIONS = [json.loads(line)["question"] for line in (REPO / "tests" / "questions.jsonl").open() if line.strip()]
+QUESTIONS: list[str] = []   # --questions, tests/questions.jsonl by default
 
 
 def start(index: Path) -> tuple[subprocess.Popen[str], str]:
@@ -106,6 +106,8 @@ def concurrently(url: str, clients: int, requests: int, first: int = 0,
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--index", type=Path, help="index to serve (default: seeds/ indexed into a temporary folder)")
+    options.add_argument("--questions", type=Path, default=REPO / "tests" / "questions.jsonl",
+                         help="JSON lines with a question each, asked in turn (default: the seeds' tests/questions.jsonl)")
     options.add_argument("--sequential", type=int, default=500, help="timed sequential requests (default 500)")
     options.add_argument("--rounds", type=int, default=1,
                          help="sequential runs, --pause seconds apart, each printed with its load (default 1)")
@@ -119,6 +121,7 @@ def main() -> None:
     options.add_argument("--memory-minutes", type=float, default=0.0,
                          help="stop the memory run after this long even if short of --memory-requests (0: never)")
     args = options.parse_args()
+    QUESTIONS.extend(json.loads(line)["question"] for line in args.questions.open() if line.strip())
 
     with tempfile.TemporaryDirectory() as scratch:
         index = args.index
