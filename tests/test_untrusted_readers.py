@@ -5,6 +5,8 @@ hostile files at once: tests/test_hostile.py."""
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from qa.config import ReadLimits
 from qa.sources import Unreadable, read
+from qa.store.stored import StoredIndex
 from tests.conftest import run_qa
 from tests.fixtures.make import report_pdf
 
@@ -128,6 +131,23 @@ def test_read_limits_from_flags_reach_the_readers(tmp_path: Path, fake_model: Pa
     assert "skipped big.txt: 124 KB, over the 0.1 MB limit (qa index --max-file raises it)" in result.stderr
     bad = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--read-seconds", "-1")
     assert bad.returncode == 2 and "--read-seconds: must be more than 0" in bad.stderr
+
+
+def test_a_lower_size_limit_applies_to_files_the_index_already_holds(tmp_path: Path, fake_model: Path):
+    """An update does not re-read unchanged files, but one over a size limit lower than the one it was
+    indexed under is skipped (and leaves the index), as a fresh build with that limit would."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "big.txt").write_text("Barn owls nest near the river. " * 4000)      # 124 KB
+    (corpus / "small.txt").write_text("Tawny owls stay in the beech woods.")
+    for path in corpus.iterdir():       # older than the build: recorded, so carried over unread next time
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    index = ["--index", str(tmp_path / "ix"), "--model", str(fake_model)]
+    assert run_qa("index", str(corpus), *index).returncode == 0
+    result = run_qa("index", str(corpus), *index, "--max-file", "0.1")
+    assert result.returncode == 0, result.stderr
+    assert "skipped big.txt: 124 KB, over the 0.1 MB limit" in result.stderr
+    assert [f.path for f in StoredIndex(tmp_path / "ix").files] == ["small.txt"]
 
 
 def test_line_breaks_inside_a_word_paragraph_stay_lines(tmp_path: Path):

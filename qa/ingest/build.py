@@ -160,7 +160,7 @@ class Build:
         if previous and previous.root == str(self.root) and previous.settings == self.settings:
             self.carry = Carry(previous)
         names = [path.relative_to(self.root).as_posix() for path in files]
-        unread = self.carry.unread(names, files) if self.carry else {}
+        unread = self.carry.unread(names, files, int(self.limits.file_mb * 1_000_000)) if self.carry else {}
         wanted = [path for name, path in zip(names, files) if name not in unread]
         self._progress("reading", 0, len(wanted))
         outcomes = read_all(wanted, self.root, self.limits, lambda done, total: self._progress("reading", done, total))

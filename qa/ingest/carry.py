@@ -65,15 +65,17 @@ class Carry:
         recorded = self.files.get(name)
         return recorded is not None and recorded.mtime_ns != 0 and (recorded.size, recorded.mtime_ns) == (size, mtime_ns)
 
-    def unread(self, names: list[str], paths: list[Path]) -> dict[str, int]:
-        """The files among `paths` (named `names`) that need not be read, with their modification times."""
+    def unread(self, names: list[str], paths: list[Path], max_bytes: int) -> dict[str, int]:
+        """The files among `paths` (named `names`) that need not be read, with their modification times. A
+        file over `max_bytes` (a size limit lower than the one it was indexed under) is read, so that the
+        reader skips it with the reason, as a fresh build would."""
         found: dict[str, int] = {}
         for name, path in zip(names, paths):
             try:
                 status = path.stat()
             except OSError:
                 continue    # read it: the reader says why it cannot
-            if self.unchanged(name, status.st_size, status.st_mtime_ns):
+            if status.st_size <= max_bytes and self.unchanged(name, status.st_size, status.st_mtime_ns):
                 found[name] = status.st_mtime_ns
         return found
 
