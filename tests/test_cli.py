@@ -18,7 +18,7 @@ def test_index_builds_a_folder_and_reports_a_summary(tmp_path: Path, fake_model:
     (corpus / "image.png").write_bytes(b"\x89PNG\r\n")
     result = run_qa("index", str(corpus), "--index", str(tmp_path / "ix"), "--model", str(fake_model))
     assert result.returncode == 0, result.stderr
-    assert "Indexed 2 files" in result.stdout and "1 skipped" in result.stdout
+    assert "Indexed 2 files" in result.stdout and "1 skipped" in result.stdout and "from the 2 read" in result.stdout
     assert "1 other file skipped: .png 1" in result.stderr      # one summary line; --verbose names them
     ask = run_qa("ask", "Where does the llama herd graze?", "--index", str(tmp_path / "ix"), "--json", "-k", "1")
     top = json.loads(ask.stdout)["results"][0]

@@ -165,7 +165,8 @@ def _build_and_report(plan: Any, index_dir: Path, args: argparse.Namespace, quie
         f"Indexed {report.files} {'file' if report.files == 1 else 'files'} ({report.unchanged} unchanged, "
         f"{report.changed} changed, {report.added} added, "
         f"{report.removed} removed; {len(report.skipped)} skipped): {report.passages} passages, "
-        f"{report.embedded} embedded, {report.junk_lines} junk lines dropped, {report.seconds:.1f} s. Index {state}."
+        f"{report.embedded} embedded, {report.junk_lines} junk lines dropped from the {report.read} read, "
+        f"{report.seconds:.1f} s. Index {state}."
         + (f" {terminal_safe(replaced)}" if replaced else ""), flush=True
     )
     return report
