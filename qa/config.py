@@ -101,8 +101,9 @@ CHECKPOINT_EVERY = 512
 #: Version of the rules that read and split documents. Bump it whenever a reader's output or these rules
 #: change: an update carries files whose size and time did not change over unread, and reuses vectors, only
 #: from a generation with the same version (recorded in the manifest). 3: PDF and text line wraps joined,
-#: HTML blocks cited by number, repeated headings named with their position.
-SPLITTER_VERSION = 3
+#: HTML blocks cited by number, repeated headings named with their position. 4: a list item's number ("1.")
+#: is no sentence of its own.
+SPLITTER_VERSION = 4
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).
 WATCH_SETTLE_MS = 200

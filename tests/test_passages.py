@@ -87,6 +87,15 @@ def test_sentences_split_at_boundaries_but_not_after_abbreviations():
     assert spans == ["Mr. Xi met Dr. Lula on Nov. 13.", "The U.S. was absent!", "Was it?", "“Yes.”", "Then 5G came."]
 
 
+def test_a_list_items_number_is_not_a_sentence_of_its_own():
+    """"1." was once a sentence, and the one marked as the answer (its similarity to a question was the
+    highest of a numbered declaration's sentences)."""
+    text = "1. We are deeply concerned. 2. We affirm the role of the WHO. IV. The end came. (3) In 2021. It rained."
+    spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+    assert spans == ["1. We are deeply concerned.", "2. We affirm the role of the WHO.", "IV. The end came.",
+                     "(3) In 2021.", "It rained."]
+
+
 def test_a_sentence_longer_than_the_limit_is_cut_at_word_boundaries():
     text = " ".join(["cooperation"] * 400) + "."
     passages = split_document(_document(text), COUNTER, 100, 1)

@@ -107,6 +107,8 @@ _ABBREVIATIONS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp gov gen col lt
     sgt rep sen est approx dept univ""".split()
 )
+#: A list item's number before its text ("1. We are...", "iv. The..."): not a sentence of its own.
+_ENUMERATOR = re.compile(r"\(?(\d{1,3}|[ivxlc]{1,6})\)?", re.IGNORECASE)
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[。！？]+[”’」』]*")
 
 
@@ -117,7 +119,9 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     segment = text[start:end]
     for match in _BOUNDARY.finditer(segment):
         stop = start + match.end()
-        if match.group().startswith(".") and _ends_with_abbreviation(text, cursor, start + match.start()):
+        period = start + match.start()
+        if match.group().startswith(".") and (_ends_with_abbreviation(text, cursor, period)
+                                              or _ENUMERATOR.fullmatch(text[cursor:period].strip())):
             continue
         spans.append((cursor, stop))
         cursor = stop
