@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa import Index
-from qa.answer.marking import line_sentences
+from qa.answer.marking import continues_subject, line_sentences
 from qa.sources import pdf, text
 from qa.sources.document import Paragraph
 from qa.sources.text import continues, join_wrapped
@@ -181,3 +181,36 @@ def test_a_hard_wrapped_markdown_paragraph_is_one_paragraph(tmp_path: Path):
     document = read(tmp_path / "limits.md", tmp_path)
     assert [document.text[p.start : p.end] for p in document.paragraphs] == [
         "# Limits", "The default weight value is\n50, and the maximum is 100.", "Next one."]
+
+
+# --- a sentence that goes on about the marked one ------------------------------------------
+
+
+@pytest.mark.parametrize("sentence, following, expected", [
+    ("The Food Innovation Center was set up in 2023.", "The center's goal is to promote food security.", True),
+    ("During the forum, the Chongqing Initiative was released.", "The initiative called for 5G.", True),
+    ("The trust was founded in 1988.", "Its aim is to conserve the barn owl.", True),
+    ("“They met in Beijing.”", "“These talks went well,” he said.", True),
+    ("The trust was founded in 1988.", "The river floods every spring.", False),
+    ("The trust was founded in 1988.", "Italy has many owls.", False),
+    ("The trust was founded in 1988.", "Owls hunt at night.", False),
+])
+def test_which_sentences_go_on_about_the_one_before(sentence, following, expected):
+    assert continues_subject(sentence, following) is expected
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_the_mark_takes_in_the_next_sentence_when_it_goes_on_about_the_same_thing(tmp_path: Path, fake_model: Path,
+                                                                                   mode: str):
+    """"... the Trust was founded." "Its aim is ..." — the answer to what the Trust is for is the second."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "trust.txt").write_text(
+        "Owl news\n\nThe Barn Owl Trust was founded in Devon in 1988. Its aim is to conserve the barn owl and its "
+        "habitat. Tawny owls hunt at night over open fields.\n", encoding="utf-8")
+    Index.build([corpus], tmp_path / "ix", model=str(fake_model))
+    index = Index.open(tmp_path / "ix")
+    assert _marked(index, "What is the Barn Owl Trust for?", mode) == (
+        "The Barn Owl Trust was founded in Devon in 1988. Its aim is to conserve the barn owl and its habitat.")
+    assert _marked(index, "When do tawny owls hunt over the fields?", mode) == (
+        "Tawny owls hunt at night over open fields.")
