@@ -102,7 +102,7 @@ CHECKPOINT_EVERY = 512
 #: change: an update carries files whose size and time did not change over unread, and reuses vectors, only
 #: from a generation with the same version (recorded in the manifest). 3: PDF and text line wraps joined,
 #: HTML blocks cited by number, repeated headings named with their position. 4: a list item's number ("1.")
-#: is no sentence of its own.
+#: is no sentence of its own; a line that fills the wrap width goes on on the next.
 SPLITTER_VERSION = 4
 
 #: `qa index --watch`: a burst of changes is over when nothing changed for this long (milliseconds).

@@ -16,7 +16,7 @@ from qa import Index
 from qa.answer.marking import continues_subject, line_sentences
 from qa.sources import pdf, text
 from qa.sources.document import Paragraph
-from qa.sources.text import continues, join_wrapped
+from qa.sources.text import continues, join_wrapped, wrap_width
 from tests.conftest import run_qa
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -214,3 +214,19 @@ def test_the_mark_takes_in_the_next_sentence_when_it_goes_on_about_the_same_thin
         "The Barn Owl Trust was founded in Devon in 1988. Its aim is to conserve the barn owl and its habitat.")
     assert _marked(index, "When do tawny owls hunt over the fields?", mode) == (
         "Tawny owls hunt at night over open fields.")
+
+
+def test_a_line_that_fills_the_wrap_width_goes_on_even_after_a_capitalised_word():
+    """A PDF line wrapped after "Cooperation" or "III" (the next line starts with a capital too) was cut into
+    two sentences, and "Forum was held in Chongqing." marked alone; a short line (a title) still stands alone."""
+    lines = ["On September 4, the 2023 China-Latin America and Caribbean Countries Digital Technology Cooperation",
+             "Forum was held in Chongqing. Leaders from competent government departments, envoys stationed in",
+             "China, and representatives from relevant international organizations from 16 countries in Latin",
+             "Strengthening International Cooperation on Digital Governance"]
+    text = "\n".join(lines * 4)
+    width = wrap_width(text)
+    assert width == len(lines[0])
+    assert continues(lines[0], lines[1], width) and not continues(lines[0], lines[1])
+    assert not continues(lines[3], lines[0], width), "a title is no wrapped line"
+    assert not continues(lines[1][:-len(" stationed in")] + ".", lines[2], width), "a sentence ended there"
+    assert wrap_width("one line\nand another") == 0, "too few lines to tell a wrap"

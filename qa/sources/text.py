@@ -59,12 +59,14 @@ _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PROSE_CHARS = 40
 
 
-def continues(line: str, following: str) -> bool:
+def continues(line: str, following: str, width: int = 0) -> bool:
     """Whether the sentence on `line` goes on on the `following` line (a line wrap, as in PDF text and
     hard-wrapped paragraphs): `line` ends without terminal punctuation, neither line is code, a list item or
-    markup, both are indented alike, and the next starts in lower case, with a digit or an opening quote or
-    bracket, or `line` ends with a comma, a dash or a word no sentence ends with, or is a long line of
-    prose ending in a lower-case word (a short one is a heading or a label). CJK text goes on at a wrap."""
+    markup, both are indented alike, and `line` fills the text's `width` (the length its wrapped lines
+    reach, `wrap_width`: only a wrap ends a line there, even after a capitalised word), or the next starts in
+    lower case, with a digit or an opening quote or bracket, or `line` ends with a comma, a dash or a word no
+    sentence ends with, or is a long line of prose ending in a lower-case word (a short one is a heading or a
+    label). CJK text goes on at a wrap."""
     stripped, after = line.rstrip(), following.rstrip()
     if not stripped.strip() or not after.strip() or _ENDS.search(stripped):
         return False
@@ -72,6 +74,8 @@ def continues(line: str, following: str) -> bool:
         return False
     if len(stripped) - len(stripped.lstrip()) != len(after) - len(after.lstrip()):
         return False
+    if width >= _PROSE_CHARS and len(stripped.strip()) >= FULL_LINE * width:
+        return True
     first, last = after.lstrip()[0], stripped[-1]
     if _CJK.match(last) and _CJK.match(first):
         return True
@@ -85,16 +89,28 @@ def continues(line: str, following: str) -> bool:
     return word in _GOES_ON or len(stripped.strip()) >= _PROSE_CHARS
 
 
+#: A line at least this share of the wrap width is full: the text was wrapped there.
+FULL_LINE = 0.8
+
+
+def wrap_width(text: str) -> int:
+    """The length the lines of a wrapped text reach: the 90th percentile of its lines' lengths (0 for a
+    text of fewer than 10 lines, whose widest lines say nothing of a wrap)."""
+    lengths = sorted(len(line.strip()) for line in text.splitlines() if line.strip())
+    return lengths[len(lengths) * 9 // 10] if len(lengths) >= 10 else 0
+
+
 def join_wrapped(text: str, paragraphs: list[Paragraph]) -> list[Paragraph]:
     """`paragraphs` with each one that a line wrap cut joined to the next: consecutive paragraphs of one
     block, one line break apart, where the first's last line `continues` on the second's first line."""
     joined: list[Paragraph] = []
+    width = wrap_width(text)
     for paragraph in paragraphs:
         if joined:
             previous = joined[-1]
             between = text[previous.end : paragraph.start]
             if (previous.block == paragraph.block and not between.strip() and len(LINE_BREAK.findall(between)) == 1
-                    and continues(_last_line(text, previous.end), _first_line(text, paragraph.start))):
+                    and continues(_last_line(text, previous.end), _first_line(text, paragraph.start), width)):
                 joined[-1] = Paragraph(previous.start, paragraph.end, previous.block)
                 continue
         joined.append(paragraph)

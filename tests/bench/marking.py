@@ -18,16 +18,32 @@ score tests/bench/questions/pydoc-validation.jsonl on it with the gold files ren
 Runs against whatever `qa` is first on PYTHONPATH, so the same command compares two versions of the code
 (each on an index it built).
 
-Measured 2026-12-04 (load average 10-20 on 2 shared cores; holds / reachable), before (ecab387^: dense
-similarity of the ranked passage's sentences only; BM25 marked nothing; PDF lines cut sentences) -> after:
+`--seeds-formats FOLDER`: also ask the seeds' question files of the seeds typeset as Markdown, HTML, PDF
+(fpdf, justified lines wrapped at the page's width) and DOCX, each indexed once in FOLDER, with the gold
+files renamed.
+
+Measured 2026-12-05 (load average 0.5-1.5), the seeds' question files (tests/questions.jsonl,
+retrieval.jsonl, verdict/seeds{,-2,-3,-4,-5}.jsonl: 192 questions with gold, all read while choosing, so
+validation numbers), holds / reachable, before (fe5a6c4) -> after (a list item's number no sentence of
+its own; the mark takes in a next sentence that goes on about the marked one; a PDF line that fills the
+wrap width goes on on the next line):
+
+| format | hybrid | dense | bm25 |
+|---|---|---|---|
+| txt | 141/176 (80%) -> 148/176 (84%) | 142/176 (81%) -> 149/176 (85%) | 137/171 (80%) -> 142/171 (83%) |
+| md | 141/177 (80%) -> 146/177 (82%) | 141/178 (79%) -> 148/178 (83%) | 137/171 (80%) -> 142/172 (83%) |
+| html | 140/184 (76%) -> 147/184 (80%) | 142/182 (78%) -> 149/183 (81%) | 140/175 (80%) -> 143/176 (81%) |
+| pdf | 116/176 (66%) -> 145/176 (82%) | 119/177 (67%) -> 149/176 (85%) | 122/175 (70%) -> 141/173 (82%) |
+| docx | 143/184 (78%) -> 146/183 (80%) | 143/184 (78%) -> 149/184 (81%) | 140/177 (79%) -> 145/178 (81%) |
+
+On tests/pydoc-slice with pydoc-validation.jsonl nothing changed: txt 10/36, 11/39, 9/34; its PDF typesetting
+6/36, 7/37, 8/33.
+
+Measured 2026-12-04, before the changes above (ecab387^ -> ecab387):
 
 | set | hybrid | dense | bm25 |
 |---|---|---|---|
-| seeds, chosen on (questions.jsonl, verdict/seeds.jsonl) | 52/75 -> 63/75 | 56/74 -> 62/74 | 0/68 -> 54/68 |
-| seeds, not chosen on (retrieval.jsonl, verdict/seeds-2..5) | 75/101 -> 78/101 | 77/102 -> 80/102 | 0/103 -> 83/103 |
 | seeds, all (txt) | 127/176 (72%) -> 141/176 (80%) | 133/176 (76%) -> 142/176 (81%) | 0/171 -> 137/171 (80%) |
-| pydoc-validation on tests/pydoc-slice (txt) | 10/36 -> 10/36 | 10/39 -> 11/39 | 0/34 -> 9/34 |
-| the same typeset as PDF (--pdf-slice) | 4/36 -> 6/36 | 6/38 -> 7/37 | 0/33 -> 8/33 |
 
 The Python docs sets' gold phrases name the passage that answers (often its first sentence or a code
 line), not the answering sentence of a "how do I ..." question, so they undercount there: of the misses
@@ -37,6 +53,7 @@ read, many marked a sentence that answers too (a signature line for a keyword qu
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 from collections import defaultdict
@@ -112,14 +129,68 @@ def pdf_slice(folder: Path) -> Path:
 
 
 def as_pdf(questions: list[Question]) -> list[Question]:
-    return [replace(q, gold=tuple((file.removesuffix(".txt") + ".pdf", phrase) for file, phrase in q.gold))
+    return as_format(questions, "pdf")
+
+
+def as_format(questions: list[Question], suffix: str) -> list[Question]:
+    """The questions with their gold files' .txt changed to `suffix`."""
+    return [replace(q, gold=tuple((file.removesuffix(".txt") + "." + suffix, phrase) for file, phrase in q.gold))
             for q in questions]
+
+
+FORMATS = ("md", "html", "pdf", "docx")
+
+
+def seeds_formats(folder: Path) -> dict[str, Path]:
+    """Indexes of the seeds typeset in each of FORMATS (made once in `folder`): the first line the title (a
+    heading), each further line (a paragraph in the seeds) a paragraph (wrapped at the page's width in the PDF)."""
+    indexes = {}
+    for suffix in FORMATS:
+        index_dir = folder / suffix / "index"
+        indexes[suffix] = index_dir
+        if (index_dir / "CURRENT").is_file():
+            continue
+        documents = folder / suffix / "docs"
+        documents.mkdir(parents=True, exist_ok=True)
+        for path in sorted((REPO / "seeds").glob("*.txt")):
+            title, *paragraphs = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            target = documents / path.with_suffix("." + suffix).name
+            if suffix == "md":
+                target.write_text("\n\n".join([f"# {title}", *paragraphs]) + "\n", encoding="utf-8")
+            elif suffix == "html":
+                body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
+                target.write_text(f"<html><head><title>{html.escape(title)}</title></head><body>\n"
+                                  f"<h1>{html.escape(title)}</h1>\n{body}</body></html>\n", encoding="utf-8")
+            elif suffix == "pdf":
+                from fpdf import FPDF
+
+                pdf = FPDF()
+                pdf.add_font("DejaVu", fname=str(FONT))
+                pdf.set_font("DejaVu", size=10)
+                pdf.add_page()
+                for paragraph in [title, *paragraphs]:
+                    pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
+                    pdf.ln(3)
+                pdf.output(str(target))
+            else:
+                import docx
+
+                document = docx.Document()
+                document.add_heading(title, level=1)
+                for paragraph in paragraphs:
+                    document.add_paragraph(paragraph)
+                document.save(str(target))
+        Index.build([documents], index_dir)
+    return indexes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--index", help="the index the question files are asked of")
     parser.add_argument("--pdf-slice", type=Path, help="folder for the PDF copy of tests/pydoc-slice and its index")
+    parser.add_argument("--seeds-formats", type=Path, metavar="FOLDER",
+                        help="also ask the question files of the seeds of copies of the seeds typeset as Markdown, "
+                             "HTML, PDF and DOCX (indexed once in FOLDER)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: hybrid,dense,bm25")
     parser.add_argument("--verbose", action="store_true", help="list the questions whose marked sentence misses")
     parser.add_argument("questions", nargs="*", type=Path)
@@ -128,6 +199,10 @@ def main() -> None:
     if args.index:
         index = Index.open(args.index)
         runs += [(index, path.name, load_questions(path)) for path in args.questions]
+    if args.seeds_formats:
+        for suffix, index_dir in seeds_formats(args.seeds_formats).items():
+            typeset = Index.open(index_dir)
+            runs += [(typeset, path.name, as_format(load_questions(path), suffix)) for path in args.questions]
     if args.pdf_slice:
         runs.append((Index.open(pdf_slice(args.pdf_slice)), "pydoc-slice-pdf", as_pdf(load_questions(SLICE_QUESTIONS))))
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
