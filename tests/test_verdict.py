@@ -197,9 +197,7 @@ def test_a_near_miss_and_an_off_topic_question_are_not_answered_but_the_real_one
     assert town.answer("How many books does the Millbrook library hold?").answered is True
 
 
-@pytest.mark.parametrize("question", ["How do I replace the battery in my laptop?", pytest.param(
-    "How do I open a bank account?", marks=pytest.mark.xfail(strict=True, reason="issue 25: the threshold fitted for "
-    "at most 2% false alarms answers it at low confidence (it shares 'open' with the bridge passage)"))])
+@pytest.mark.parametrize("question", ["How do I replace the battery in my laptop?", "How do I open a bank account?"])
 def test_the_off_topic_guard_a_question_about_as_far_from_every_passage(town, question):
     """A question sharing a word but no subject with the documents ("replaced" the parapet, "open" to
     walkers) is far from every passage: flagged, and the reason given first is how far (not the lack of a
