@@ -13,7 +13,8 @@ SHARED = ("The Andean condor glides over the cordillera for hours without flappi
           "riding thermal currents that rise from the sunlit slopes.")
 #: Unrelated text of several passages, different in each place it is used (so no filler is a copy of another).
 FILLER = [(SEEDS / name).read_text(encoding="utf-8") for name in
-          ("000_ad54f42682f048e2.txt", "001_d604fa8a18ea78d9.txt", "002_a9873de1c8ec672a.txt")]
+          ("000_ad54f42682f048e2.txt", "001_d604fa8a18ea78d9.txt", "002_a9873de1c8ec672a.txt",
+           "003_b39649ee84f25aeb.txt")]
 OWLS = [
     "Barn owls hunt mice at night, gliding low over the meadow and listening for the faintest rustle.",
     "In winter the barn owls hunt voles and mice along hedgerows, where the snow is thinner and prey easier to hear.",
@@ -40,7 +41,7 @@ def corpus_index(tmp_path_factory, fake_model: Path) -> Path:
     facts = [f"Condor fact {i}: the condor soars on warm air above the mountains for a long time." for i in range(40)]
     (corpus / "long.txt").write_text(" ".join(facts) + "\n", encoding="utf-8")
     # Three different owl paragraphs in one file, each far from the others.
-    (corpus / "owls.txt").write_text(paragraphs(OWLS[0], FILLER[0], OWLS[1], FILLER[2], OWLS[2]), encoding="utf-8")
+    (corpus / "owls.txt").write_text(paragraphs(OWLS[0], FILLER[3], OWLS[1], FILLER[2], OWLS[2]), encoding="utf-8")
     (corpus / "farm.txt").write_text(paragraphs("Farm notes", "Cats on the farm hunt mice in the barn at night."),
                                      encoding="utf-8")
     (corpus / "woods.txt").write_text(paragraphs("Woodland notes", "Tawny owls hunt mice and voles in the woods."),

@@ -61,6 +61,10 @@ class Chosen:
     passage: Passage               # the span shown: the primary and what was merged into it
     shingles: Shingles
     copies: tuple[Passage, ...] = ()   # passages elsewhere with the same text, in the order found
+    #: the shingles of copies shorter than the hit's own passage: a passage repeating such a copy's text is a
+    #: copy too, even when the hit's own passage holds much else besides it (one line holding the same
+    #: paragraph in three places)
+    copy_shingles: tuple[Shingles, ...] = ()
 
 
 def select_hits(
@@ -84,9 +88,11 @@ def select_hits(
     for rank, c in enumerate(chosen, start=1):
         d_rank, d_score = dense_at.get(c.row, (None, None))
         s_rank, s_score = sparse_at.get(c.row, (None, None))
-        also_in = tuple(dict.fromkeys(str(copy.cite(display_path(copy.file))) for copy in c.copies))
+        own = str(c.passage.cite(display_path(c.passage.file)))
+        also_in = tuple(dict.fromkeys(cited for copy in c.copies      # never the hit's own citation again
+                                      if (cited := str(copy.cite(display_path(copy.file)))) != own))
         hits.append(Hit(rank, c.score, mode, c.passage, display_path(c.passage.file), d_rank, d_score, s_rank, s_score,
-                        also_in=also_in))
+                        also_in=also_in, row=c.row))
     return hits, [c.primary for c in chosen]
 
 
@@ -170,6 +176,9 @@ def _overlap(a: Passage, b: Passage) -> bool:
 def _fold(target: Chosen, copy: Passage, source: PassageSource) -> Chosen:
     """`target` citing `copy` as another place with its text; a copy touching one already cited extends it."""
     copies = list(target.copies)
+    theirs = shingles_of(copy.text)
+    if len(theirs) < len(target.shingles):   # a smaller copy is the repeated text itself, without the rest
+        target = replace(target, copy_shingles=(*target.copy_shingles, theirs))
     for i, known in enumerate(copies):
         if touching(known, copy, source):
             copies[i] = merged(known, copy, source.document_text(copy.file))
@@ -188,7 +197,7 @@ def _vectors(source: PassageSource, rows: list[int]) -> dict[int, np.ndarray] | 
 
 def _same_text(chosen: Chosen, row: int, theirs: Shingles, vectors: dict[int, np.ndarray] | None) -> bool:
     """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
-    mine = chosen.shingles
-    if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
-        return True
+    for mine in (chosen.shingles, *chosen.copy_shingles):
+        if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
+            return True
     return vectors is not None and float(np.dot(vectors[chosen.row], vectors[row])) >= DUPLICATE_SIMILARITY
