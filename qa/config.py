@@ -63,6 +63,9 @@ class IndexSettings:
 class SearchSettings:
     """How the two rankings are fused."""
 
+    #: "learned": the ranker of qa/search/rank.py scores the union of both sides' candidates; "rrf":
+    #: reciprocal-rank fusion (qa/search/fusion.py)
+    fusion: str = "learned"
     rrf_k: int = 60            # reciprocal-rank fusion constant: 1 / (rrf_k + rank)
     depth: int = 50            # candidates taken from each side before fusion
     dense_weight: float = 1.0

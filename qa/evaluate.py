@@ -42,6 +42,7 @@ class Scores:
     false_alarms: int | None = None    # answerable questions said to have no good answer
     by_kind: dict[str, list[int]] = field(default_factory=dict)   # kind -> [said not answered, questions]
     judged: list[tuple[float, bool]] = field(default_factory=list)  # (answer confidence, top passages answer)
+    kinds: dict[str, str] = field(default_factory=dict)   # answerable question id -> its kind (paraphrase, keyword...)
 
     def recall(self, k: int) -> float:
         ranks = self.found_at.values()
@@ -51,6 +52,14 @@ class Scores:
         ranks = self.found_at.values()
         return sum(1 / r for r in ranks if r is not None and r <= k) / self.answerable if self.answerable else 0.0
 
+    def recall_by_kind(self, k: int) -> dict[str, tuple[int, int]]:
+        """Per kind of answerable question: (found in the top k, questions)."""
+        counts: dict[str, tuple[int, int]] = {}
+        for question, rank in self.found_at.items():
+            found, total = counts.get(self.kinds.get(question, ""), (0, 0))
+            counts[self.kinds.get(question, "")] = (found + (rank is not None and rank <= k), total + 1)
+        return dict(sorted(counts.items()))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode, "answerable": self.answerable,
@@ -58,6 +67,9 @@ class Scores:
             "recall@10": round(self.recall(10), 4), "mrr@10": round(self.mrr(10), 4),
             "unanswerable": self.unanswerable, "flagged": self.flagged, "false_alarms": self.false_alarms,
             "by_kind": {kind: {"questions": n, "flagged": f} for kind, (f, n) in self.by_kind.items()},
+            "recall_by_kind": {kind: {"questions": n, "recall@1": round(self.recall_by_kind(1)[kind][0] / n, 4),
+                                      "recall@5": round(found / n, 4)}
+                               for kind, (found, n) in self.recall_by_kind(5).items()},
             "calibration": self.calibration(),
             "misses": self.misses,
         }
@@ -178,6 +190,7 @@ def evaluate(index: Index, questions: list[Question], modes: tuple[str, ...] = (
                 continue
             rank = first_answer(answer.hits, question.gold)
             scores.found_at[question.id] = rank
+            scores.kinds[question.id] = question.group
             if rank != 1:
                 first = answer.hits[0] if answer.hits else None
                 scores.misses.append({

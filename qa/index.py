@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +17,16 @@ from qa.query import Query
 from qa.errors import IndexFormatError, ModelUnavailableError, QAError, UsageError
 from qa.search.dense import APPROXIMATE_FILE, DenseIndex
 from qa.search.fusion import fuse
+from qa.search.rank import Ranker, Ranking
 from qa.search.hits import Answer, Hit
 from qa.store.generation import CURRENT, StoredIndex
+from qa.store.stored import IndexUpdate
 from qa.answer.marking import mark_answers
-from qa.answer.verdict import Candidates, Reason, Verdict, verdict_for
+from qa.answer.verdict import Candidates, no_words, verdict_for
+
+
+#: A query's vector (None in BM25 mode), its dense ranking and its BM25 ranking.
+Ranked = tuple["np.ndarray | None", list[tuple[int, float]], list[tuple[int, float]]]
 
 
 class Index:
@@ -58,6 +64,8 @@ class Index:
         self._dense_error: str | None = None
         self._current_seen: tuple[int, int, int] | None = None   # CURRENT's inode, mtime, size when last checked
         self._display_root = _display_root(Path(self.stored.root))
+        #: The hybrid ranking's scorer (loaded on first use; a fit sets its own).
+        self.ranker: Ranker | None = None
 
     def refresh(self) -> IndexUpdate | None:
         """Switch to the newest generation if a build replaced the one in use; returns what changed, or None.
@@ -224,34 +232,50 @@ class Index:
             self._warn(f"Dense search is unavailable ({self.dense_error()}); answering with BM25 only.")
             mode = "bm25"
         depth = max(self.search_settings.depth, k)     # hits come from a fixed candidate depth, then are cut to k
-        searched = [query for query in queries if query.searchable]
-        vectors = self.embed([query.text for query in searched]) if mode != "bm25" and searched else None
-        dense_found = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in searched]
-        rows = iter(range(len(searched)))
+        searched = iter(self.rankings([query for query in queries if query.searchable], mode, depth))
         answers = []
         for query in queries:
             if not query.searchable:
-                answers.append(_no_words(query, mode))
+                answers.append(no_words(query.question, mode))
                 continue
-            position = next(rows)
-            question, dense = query.text, dense_found[position]
-            sparse = self.stored.bm25.top(question, depth) if mode != "dense" else []
-            if mode == "hybrid":
+            vector, dense, sparse = next(searched)
+            learned = self.ranked(query, vector, dense, sparse) if mode == "hybrid" else None
+            if learned is not None:
+                ranking = learned.order
+            elif mode == "hybrid":
                 ranking = fuse(dense, sparse, self.search_settings)
             else:
                 ranking = dense if mode == "dense" else sparse
             hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, self.stored, self.source_path)
+            if learned is not None:
+                hits = [replace(hit, ranked_by=learned.ranked_by(hit.row)) for hit in hits]
             if not judge:
                 answers.append(Answer(query.question, mode, hits))
                 continue
             # The verdict reads a fixed depth of the rankings, never the k hits: -k cannot change it.
-            vector = vectors[position] if vectors is not None else None
-            evidence = sparse if mode != "dense" else self.stored.bm25.top(question, self.search_settings.depth)
+            evidence = sparse if mode != "dense" else self.stored.bm25.top(query.text, self.search_settings.depth)
             verdict = verdict_for(query, vector, Candidates.of(mode, dense, evidence, self.search_settings),
                                   self.stored)
             answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored, query),
                                   verdict.answered, verdict.similarity, verdict))
         return answers
+
+    def rankings(self, queries: list[Query], mode: str, depth: int) -> list[Ranked]:
+        """Per query: its vector (None in BM25 mode), and the dense and BM25 top `depth` (empty when not searched)."""
+        vectors = self.embed([query.text for query in queries]) if mode != "bm25" and queries else None
+        dense = self._dense.top(vectors, depth) if vectors is not None and self._dense else [[] for _ in queries]
+        return [(vectors[i] if vectors is not None else None, dense[i],
+                 self.stored.bm25.top(query.text, depth) if mode != "dense" else [])
+                for i, query in enumerate(queries)]
+
+    def ranked(self, query: Query, vector: np.ndarray | None, dense: list[tuple[int, float]],
+               sparse: list[tuple[int, float]]) -> Ranking | None:
+        """The learned ranker's order of both sides' candidates (qa/search/rank.py); None when the settings
+        ask for reciprocal-rank fusion or there is no question vector (BM25 only)."""
+        if self.search_settings.fusion == "rrf" or vector is None:
+            return None
+        self.ranker = self.ranker or Ranker.load()
+        return self.ranker.rank(query, vector, dense, sparse, self.stored)
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -262,25 +286,6 @@ class Index:
         new = self.warnings[self._warnings_taken :]
         self._warnings_taken = len(self.warnings)
         return new
-
-
-def _no_words(query: Query, mode: str) -> Answer:
-    """The answer to a question without a word to search for ("...", "?!"): none, and that reason."""
-    reason = Reason("no_words", 0.0, "the question has no words to search for", 0.0)
-    return Answer(query.question, mode, [], False, None, Verdict(False, 0.0, (reason,), None, mode))
-
-
-@dataclass(frozen=True)
-class IndexUpdate:
-    """What changed when an open index switched to a newer generation."""
-
-    files_changed: int
-    passages: int
-
-    def describe(self) -> str:
-        """`index updated: 3 files changed, 41,230 passages`"""
-        files = "file" if self.files_changed == 1 else "files"
-        return f"index updated: {self.files_changed:,} {files} changed, {self.passages:,} passages"
 
 
 def _display_root(root: Path) -> str:

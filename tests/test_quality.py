@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.evaluate import evaluate, load_questions
+from qa.search.rank import FEATURES
 from tests.conftest import REPO, SEEDS, run_qa
 
 BGI = "What did BGI Genomics set up in Uruguay?"
@@ -90,10 +91,12 @@ def test_an_answerable_question_is_answered(seeds_index: Path):
 
 def test_explain_shows_both_sides(seeds_index: Path):
     text = run_qa("ask", BGI, "--explain", "-k", "3", "--index", str(seeds_index)).stdout
-    assert "dense #" in text and "bm25 #" in text and "fused" in text
+    assert "dense #" in text and "bm25 #" in text and "ranker" in text and "best_sentence" in text
     data = json.loads(run_qa("ask", BGI, "--explain", "--json", "--index", str(seeds_index)).stdout)
     top = data["results"][0]
     assert top["dense_rank"] >= 1 and top["bm25_rank"] >= 1
-    assert top["fused_score"] == pytest.approx(1 / (60 + top["dense_rank"]) + 1 / (60 + top["bm25_rank"]), rel=1e-4)
+    # The learned ranker's score is the sum of what each of its features added (qa/search/rank.py).
+    assert set(top["ranked_by"]) == set(FEATURES)
+    assert top["fused_score"] == pytest.approx(sum(top["ranked_by"].values()), abs=1e-3)
     plain = json.loads(run_qa("ask", BGI, "--json", "--index", str(seeds_index)).stdout)
     assert "dense_rank" not in plain["results"][0]

@@ -29,6 +29,7 @@ from qa.answer.evidence import Candidates, Evidence, gather
 # WEIGHTS_FILE and WEIGHTS_FORMAT re-exported: the CLI's render and the fitting script read them here
 from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_weights  # noqa: F401
 from qa.query import Query
+from qa.search.hits import Answer
 
 if TYPE_CHECKING:
     from qa.store.stored import StoredIndex
@@ -95,3 +96,9 @@ def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates,
         return Verdict(False, 0.0, (absent,), evidence.similarity, model,
                        tuple(sorted(evidence.features.items())))
     return decide(evidence, weights, model)
+
+
+def no_words(question: str, mode: str) -> Answer:
+    """The answer to a question without a word to search for ("...", "?!"): none, and that reason."""
+    reason = Reason("no_words", 0.0, "the question has no words to search for", 0.0)
+    return Answer(question, mode, [], False, None, Verdict(False, 0.0, (reason,), None, mode))

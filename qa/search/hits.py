@@ -30,6 +30,9 @@ class Hit:
     #: HTML: the heading the answering sentence is under, when its passage starts under another one
     answer_heading: str | None = None
     also_in: tuple[str, ...] = ()     # citations of copies of this passage in other places
+    row: int | None = None            # the index row of the passage that ranked (before merging)
+    #: Hybrid search: what each of the ranker's features added to the score (qa/search/rank.py), largest first
+    ranked_by: tuple[tuple[str, float], ...] = ()
 
     @property
     def citation(self) -> str:

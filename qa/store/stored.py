@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ class StoredIndex:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self._texts: dict[str, str] = {}   # a few recently used document texts
+        self._sentence_spans: tuple[np.ndarray, np.ndarray] | None = None
         pointer = index_dir / CURRENT
         if not pointer.is_file():
             raise NoIndexError(f"No index at {index_dir}. Build one with: qa index --index {index_dir} [PATH ...]")
@@ -119,6 +121,19 @@ class StoredIndex:
             "SELECT min(row), start, end FROM sentences WHERE file = ? AND start >= ? AND end <= ? "
             "GROUP BY start, end ORDER BY start, end", (file, start, end)))
 
+    def sentence_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage row, its first row in the sentence vectors and how many it has (a passage's sentences
+        are stored together, in order); read once, on first use (a fifth of a second per million sentences)."""
+        if self._sentence_spans is None:
+            first, count = np.zeros(self.size, dtype=np.int64), np.zeros(self.size, dtype=np.int64)
+            found = np.array(self._db.execute(
+                "SELECT passage, min(row), count(*) FROM sentences GROUP BY passage").fetchall(), dtype=np.int64)
+            if len(found):
+                found = found[(found[:, 0] >= 0) & (found[:, 0] < self.size)]
+                first[found[:, 0]], count[found[:, 0]] = found[:, 1], found[:, 2]
+            self._sentence_spans = first, count
+        return self._sentence_spans
+
     def input_keys(self) -> tuple[list[bytes], list[slice]] | None:
         """Per passage row, the digest of what was embedded and the slice of its sentence rows (None for
         an index written before they were recorded)."""
@@ -196,3 +211,16 @@ class StoredIndex:
                 "ORDER BY file, start, rowid"):
             found.setdefault(file, []).append(Region(*rest))
         return found
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What changed when an open index switched to a newer generation."""
+
+    files_changed: int
+    passages: int
+
+    def describe(self) -> str:
+        """`index updated: 3 files changed, 41,230 passages`"""
+        files = "file" if self.files_changed == 1 else "files"
+        return f"index updated: {self.files_changed:,} {files} changed, {self.passages:,} passages"

@@ -249,7 +249,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from qa.evaluate import evaluate, load_questions
-    from qa.ui.render import terminal_safe, verdict_tables, visible
+    from qa.ui.render import kind_tables, terminal_safe, verdict_tables, visible
 
     questions = load_questions(args.questions)
     index = _open(args)
@@ -270,7 +270,7 @@ def _eval(args: argparse.Namespace) -> int:
                          ("false alarms", lambda s: "—" if s.false_alarms is None else f"{s.false_alarms}/{s.answerable}")):
         table.add_row(label, *(value(s) for s in scores.values()))
     console.print(table)
-    for verdict_table in verdict_tables(scores):
+    for verdict_table in [*kind_tables(scores), *verdict_tables(scores)]:
         console.print(verdict_table)
     hybrid = scores.get("hybrid")
     if hybrid and hybrid.misses:

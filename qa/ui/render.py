@@ -100,6 +100,9 @@ def explanation(hit: Hit) -> str:
     dense = f"dense #{hit.dense_rank} (similarity {hit.dense_score:.3f})" if hit.dense_rank else "dense: not in its top list"
     bm25 = f"bm25 #{hit.bm25_rank} (score {hit.bm25_score:.2f})" if hit.bm25_rank else "bm25: not in its top list"
     fused = f" · fused {hit.score:.4f}" if hit.mode == "hybrid" else ""
+    if hit.ranked_by:   # the learned ranker's score and its largest terms
+        terms = ", ".join(f"{name} {value:+.2f}" for name, value in hit.ranked_by[:4])
+        fused = f" · ranker {hit.score:.2f} ({terms})"
     return f"{dense} · {bm25}{fused}"
 
 
@@ -223,6 +226,7 @@ def hit_json(hit: Hit, explain: bool = False) -> dict[str, Any]:
             bm25_rank=hit.bm25_rank,
             bm25_score=None if hit.bm25_score is None else round(hit.bm25_score, 6),
             fused_score=round(hit.score, 6) if hit.mode == "hybrid" else None,
+            ranked_by=dict(hit.ranked_by) or None,
         )
     return data
 
@@ -238,6 +242,25 @@ def answer_json(answer: Answer, explain: bool = False, **extra: Any) -> dict[str
         **verdict_json(answer.verdict),
         "results": [hit_json(h, explain) for h in answer.hits],
     }
+
+
+def kind_tables(scores: dict[str, Any]) -> list[Any]:
+    """`qa eval`'s recall@1/recall@5 by kind of answerable question and mode (none for a set of one kind)."""
+    from rich.table import Table
+
+    kinds = sorted({kind for s in scores.values() for kind in s.recall_by_kind(5)})
+    if len(kinds) < 2:
+        return []
+    table = Table(title="recall@1 / recall@5 by kind of question", title_justify="left")
+    table.add_column("kind")
+    for mode in scores:
+        table.add_column(mode, justify="right")
+    for kind in kinds:
+        table.add_row(Text(terminal_safe(kind)), *(
+            "—" if kind not in s.recall_by_kind(5) else
+            f"{s.recall_by_kind(1)[kind][0]}/{s.recall_by_kind(5)[kind][0]} of {s.recall_by_kind(5)[kind][1]}"
+            for s in scores.values()))
+    return [table]
 
 
 def verdict_tables(scores: dict[str, Any]) -> list[Any]:

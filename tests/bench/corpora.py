@@ -312,6 +312,45 @@ def linux_doc_corpus(cache: Path, workers: int | None = None) -> Path:
     return target
 
 
+def linux_doc_sample(cache: Path, question_sets: list[Path], extra_bytes: int = 4_000_000, seed: int = 0) -> Path:
+    """Folder `<cache>/linux-doc-sample`: the kernel docs pages the question sets cite, plus a seeded random
+    draw of the other pages (about `extra_bytes` of text) for them to be found among.
+
+    The whole kernel corpus (39 MB) takes qa and each peer most of an hour to embed here; this sample
+    (about 8 MB) keeps the second corpus's runs to minutes. Every gold page is in it, so it is easier than
+    the whole corpus: compare systems within one run, not with the Python docs figures.
+    """
+    cache = Path(cache)
+    whole = linux_doc_corpus(cache)
+    target = cache / "linux-doc-sample"
+    gold = sorted({g["file"] for path in question_sets for line in Path(path).read_text().splitlines()
+                   if line.strip() for g in json.loads(line).get("gold", [])})
+    info: dict[str, object] = {"gold_files": len(gold), "extra_bytes": extra_bytes, "seed": seed,
+                               "question_sets": sorted(Path(p).name for p in question_sets)}
+    marker = target / MARKER
+    if marker.exists() and all(json.loads(marker.read_text()).get(k) == v for k, v in info.items()):
+        return target
+    others = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*.txt")
+                    if p.relative_to(whole).as_posix() not in set(gold))
+    random.Random(seed).shuffle(others)
+    chosen, size = list(gold), 0
+    for name in others:
+        if size >= extra_bytes:
+            break
+        chosen.append(name)
+        size += (whole / name).stat().st_size
+    partial = cache / ".linux-doc-sample.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    for name in chosen:
+        (partial / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(whole / name, partial / name)
+    files, total = corpus_stats(partial)
+    info.update(files=files, bytes=total)
+    _finish(partial, target, info)
+    _log(f"linux-doc sample: {files} files ({len(gold)} cited by the question sets), {total / 1e6:.1f} MB")
+    return target
+
+
 PYDOC_PACKAGE = "python3.11-doc"
 #: The parts of the Python documentation in the corpus (the C API, FAQ, how-tos... are left out).
 PYDOC_PARTS = ("library", "tutorial")
