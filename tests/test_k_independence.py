@@ -3,6 +3,7 @@ and a merged hit has a size bound (qa/search/collapse.py)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -173,3 +174,29 @@ def test_eval_scores_and_names_what_ask_prints(fake_seeds_index: Path):
             assert miss["first"] == top.answer_citation and miss["first_text"] == top.passage.text[:160]
             misses += 1
     assert misses > 0, "the fake model misses some: the miss column is checked"
+
+
+def test_eval_counts_recall_per_kind_of_question(fake_seeds_index: Path, tmp_path: Path):
+    """`qa eval` reports recall@1 and recall@5 for each kind of answerable question, and the kinds add up."""
+    from qa.evaluate import evaluate
+    from qa.ui.render import kind_tables
+
+    lines = (REPO / "tests" / "seeds-validation.jsonl").read_text(encoding="utf-8").splitlines()
+    kinds = ["lookup", "paraphrase", "keyword"]
+    tagged = [json.dumps(json.loads(line) | {"kind": kinds[i % 3]}) for i, line in enumerate(lines) if line.strip()]
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("\n".join(tagged) + "\n", encoding="utf-8")
+    questions = load_questions(path)
+    scores = evaluate(Index.open(fake_seeds_index), questions, modes=("hybrid",), judge=False)["hybrid"]
+    for k in (1, 5):
+        by_kind = scores.recall_by_kind(k)
+        assert set(by_kind) == set(kinds)
+        assert sum(n for _, n in by_kind.values()) == len(questions)
+        assert sum(found for found, _ in by_kind.values()) == round(scores.recall(k) * len(questions))
+        for kind, (found, n) in by_kind.items():
+            ids = [q.id for q in questions if q.kind == kind]
+            assert n == len(ids)
+            assert found == sum(1 for i in ids if scores.found_at[i] is not None and scores.found_at[i] <= k)
+    [table] = kind_tables({"hybrid": scores})
+    assert [str(cell) for cell in table.columns[0].cells] == sorted(kinds)
+    assert scores.as_dict()["recall_by_kind"]["lookup"]["questions"] == scores.recall_by_kind(5)["lookup"][1]

@@ -10,6 +10,8 @@ tests/bench/qa_cmd.py (its defaults):
   python-doc-2  the same corpus, questions tests/bench/questions/pydoc-heldout-2.jsonl (60 questions written
                 by an engineer who never ran qa, after the last change to search)
   seeds         seeds/, questions tests/seeds-validation.jsonl (validation, likewise)
+  linux-doc-sample  663 pages of the Linux kernel docs (every page the kernel question sets cite, and a
+                seeded draw of others: corpora.linux_doc_sample), questions tests/bench/questions/kernel-heldout.jsonl
 
 and prints, per corpus, the harness's table, R@5 by kind of question, and qa's build time against
 LangChain's. `--write` also replaces the block between PEERS_BEGIN and PEERS_END in README.md.
@@ -29,10 +31,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-from corpora import python_doc_corpus
+from corpora import linux_doc_sample, python_doc_corpus
 
 HARNESS = REPO.parent / "shared" / "peers" / "peers.py"
 CACHE = REPO / "tests" / "bench" / ".cache"
+QUESTIONS = REPO / "tests" / "bench" / "questions"
 SYSTEMS = "naive,langchain,txtai,llamaindex"
 QA = f"qa={sys.executable} {REPO / 'tests' / 'bench' / 'qa_cmd.py'}"
 PEERS_BEGIN, PEERS_END = "<!-- peers:begin -->", "<!-- peers:end -->"
@@ -44,6 +47,8 @@ def runs() -> dict[str, tuple[Path, Path]]:
         "python-doc": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-validation.jsonl"),
         "python-doc-2": (python_doc_corpus(CACHE), REPO / "tests" / "bench" / "questions" / "pydoc-heldout-2.jsonl"),
         "seeds": (REPO / "seeds", REPO / "tests" / "seeds-validation.jsonl"),
+        "linux-doc-sample": (linux_doc_sample(CACHE, [QUESTIONS / "kernel-fit.jsonl", QUESTIONS / "kernel-heldout.jsonl"]),
+                             QUESTIONS / "kernel-heldout.jsonl"),
     }
 
 
