@@ -209,3 +209,12 @@ def test_the_environment_is_the_lock() -> None:
         if Version(installed).public != Version(pinned).public:   # torch 2.13.0+cpu is the lock's 2.13.0
             differ[name] = (pinned, installed)
     assert not differ, f"installed versions differ from {LOCK.name} (locked, installed): {differ}; run make setup"
+
+
+def test_every_data_file_qa_reads_is_packaged() -> None:
+    """The weights qa reads at run time (verdict.json, ranker.json) are package data: a wheel without them
+    could not answer."""
+    declared = {f"{package.replace('.', '/')}/{name}"
+                for package, names in PYPROJECT["tool"]["setuptools"]["package-data"].items() for name in names}
+    data = {str(p.relative_to(REPO)) for p in (REPO / "qa").rglob("*.json")}
+    assert data and data <= declared
