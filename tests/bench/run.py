@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -189,8 +190,8 @@ def synthetic_index(base: Path, size: int, target: Path, kind: str = "auto", noi
         log(f"  {size} passages: {dense['kind']}")
         extra[APPROXIMATE_FILE] = target / "scratch.ivf"
         dense = DenseIndex.build_approximate(vectors, extra[APPROXIMATE_FILE], str(dense["kind"]))
-    manifest = dict(source.stored.manifest, root=str(target / "no-corpus"), paths=[], dense=dense,
-                    passages={"count": size}, files=[], synthetic_vectors=True)
+    manifest = replace(source.stored.manifest, root=str(target / "no-corpus"), paths=(), dense=dense,
+                       passages=size, files=(), checksums={})
     log(f"  {size} passages: writing")
     write_generation(target, manifest, passages, files, texts, vectors, bm25, extra, (keys, sentence_vectors))
     (target / "scratch.ivf").unlink(missing_ok=True)
@@ -354,7 +355,7 @@ def main() -> None:
              measure_scale(f"{name} ({Index.open(base).size:,} passages, real)", base, questions)]
     for size, kind in scale_sizes:
         target = synthetic_index(base, size, work / f"synthetic-{size}-{kind}", kind)
-        label = Index.open(target).stored.manifest["dense"]["kind"]
+        label = Index.open(target).stored.manifest.dense["kind"]
         scale.append(measure_scale(f"{size:,} passages ({label}, synthetic vectors)", target, questions))
 
     log("== shell")
