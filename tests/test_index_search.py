@@ -32,3 +32,19 @@ def test_search_gives_the_hits_of_answer_without_judging(fake_seeds_index: Path,
 
 def test_search_many_is_gone() -> None:
     assert not hasattr(Index, "search_many")
+
+
+def test_passages_read_again_from_memory_are_the_stored_ones(fake_seeds_index: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """StoredIndex keeps recently read passages: rows asked again (in any order, repeated, after others pushed
+    them out) give the passages the table holds."""
+    import qa.store.stored
+
+    monkeypatch.setattr(qa.store.stored, "PASSAGE_CACHE", 5)
+    stored = Index.open(fake_seeds_index).stored
+    every = stored.all_passages()
+    rows = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8, 3, 2, 7, 9, 5]
+    for first in range(0, len(rows), 4):
+        asked = rows[first : first + 7]
+        assert stored.passages(asked) == [every[row] for row in asked]
+    assert len(stored._passages) <= 5

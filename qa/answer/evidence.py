@@ -18,7 +18,7 @@ from qa.answer.marking import passage_sentences
 from qa.answer.terms import Term, best_possible_bm25, has_cjk, question_terms, word_forms
 from qa.ingest.split import Passage
 from qa.query import Query
-from qa.search.bm25 import tokenize
+from qa.search.bm25 import passage_terms, tokenize
 from qa.search.fusion import fuse
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
     terms = question_terms(query, bm25)
     rows = [row for row, _ in candidates.ranking[:EVIDENCE_PASSAGES]]
     passages = stored.passages(rows)
-    passage_terms = [set(tokenize(p.text, bm25.scheme)) for p in passages]
+    passage_words = [set(passage_terms(p.text, bm25.scheme)) for p in passages]
     features: dict[str, float] = {}
     texts: dict[str, str] = {}
 
@@ -80,7 +80,7 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
     features["terms_in_corpus"] = sum(t.rarity for t in terms if t.in_corpus) / total if total else 1.0
     texts["terms_in_corpus"] = (f"{_listed(absent)} never occur{'s' if len(absent) == 1 else ''} in these documents"
                                 if absent else "every word of the question occurs in the documents")
-    shares = [sum(t.rarity for t in terms if t.forms & found) / total if total else 1.0 for found in passage_terms]
+    shares = [sum(t.rarity for t in terms if t.forms & found) / total if total else 1.0 for found in passage_words]
     features["terms_in_best_passage"] = max(shares, default=0.0)
     texts["terms_in_best_passage"] = (f"the best passages hold at most {features['terms_in_best_passage']:.0%} "
                                       "of the question's words, weighted by rarity")
@@ -210,7 +210,7 @@ def _nearby_terms(rows: list[int], passages: list[Passage], stored: StoredIndex)
     its file: a name and a number in one paragraph may fall into two neighbouring passages."""
     wanted = sorted({n for r in rows for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1) if 0 <= n < stored.size})
     found = dict(zip(wanted, stored.passages(wanted)))
-    terms = {row: set(tokenize(p.text, stored.bm25.scheme)) for row, p in found.items()}
+    terms = {row: set(passage_terms(p.text, stored.bm25.scheme)) for row, p in found.items()}
     return [set().union(*(terms[n] for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1)
                            if n in found and found[n].file == p.file)) for r, p in zip(rows, passages)]
 

@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,13 @@ def tokenize(text: str, scheme: str = "plain") -> list[str]:
     if scheme == "code":
         return words + identifiers(text)
     raise ValueError(f"unknown BM25 terms {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
+@lru_cache(maxsize=4096)
+def passage_terms(text: str, scheme: str = "plain") -> tuple[str, ...]:
+    """`tokenize` of a passage's text, remembered for the last few thousand texts: a question's candidates
+    are read by the ranker, by collapsing and by the verdict, and a warm server sees them again."""
+    return tuple(tokenize(text, scheme))
 
 
 def identifiers(text: str) -> list[str]:

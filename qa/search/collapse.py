@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from qa.config import SearchSettings
-from qa.search.bm25 import tokenize
+from qa.search.bm25 import passage_terms
 from qa.ingest.split import Passage
 from qa.search.hits import Hit, merged
 
@@ -38,7 +38,7 @@ CANDIDATE_DEPTH = SearchSettings.depth
 #: answer lying between two hits of one short page (tests/test_retrieval.py r-11).
 MAX_HIT_CHARS = 4000
 
-Shingles = frozenset[tuple[str, ...]]
+Shingles = frozenset[int]   # the hashes of 5-word shingles
 
 
 class PassageSource(Protocol):
@@ -105,13 +105,13 @@ def collapse(ranking: list[tuple[int, float]], k: int, max_per_file: int | None,
     """
     candidates = ranking[:CANDIDATE_DEPTH]
     rows = [r for r, _ in candidates]
-    vectors = _vectors(source, rows)
+    copies_by_vector = _vector_copies(source, rows)
     chosen: list[Chosen] = []
     for (row, score), passage in zip(candidates, source.passages(rows)):
         near = next((i for i, c in enumerate(chosen) if touching(c.passage, passage, source)), None)
         shingles = shingles_of(passage.text)
         # A copy of another hit is cited there, even when it touches this one: its text is shown once.
-        copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, vectors)), None)
+        copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, copies_by_vector)), None)
         if copy is not None:
             chosen[copy] = _fold(chosen[copy], passage, source)
             continue
@@ -138,11 +138,12 @@ def touching(a: Passage, b: Passage, source: PassageSource) -> bool:
     return gap == 0 or (gap <= MAX_MERGE_GAP and source.document_text(a.file)[first.end : second.start].isspace())
 
 
-@lru_cache(maxsize=1024)   # a passage's shingles depend on its text only: a warm server re-tokenised 50 a question
+@lru_cache(maxsize=4096)   # a passage's shingles depend on its text only: a warm server re-tokenised 50 a question
 def shingles_of(text: str) -> Shingles:
-    """The 5-word shingles of a text (its BM25 terms, five at a time)."""
-    words = tokenize(text)
-    return frozenset(tuple(words[i : i + 5]) for i in range(len(words) - 4))
+    """The 5-word shingles of a text (its BM25 terms, five at a time), each kept as its hash: sets of numbers
+    intersect several times faster than sets of word tuples, whose hashes Python does not keep."""
+    words = passage_terms(text)
+    return frozenset(hash(words[i : i + 5]) for i in range(len(words) - 4))
 
 
 def _merge_into(chosen: list[Chosen], target: int, passage: Passage, source: PassageSource) -> list[Chosen] | None:
@@ -186,18 +187,20 @@ def _fold(target: Chosen, copy: Passage, source: PassageSource) -> Chosen:
     return replace(target, copies=(*copies, copy))
 
 
-def _vectors(source: PassageSource, rows: list[int]) -> dict[int, np.ndarray] | None:
-    """The candidates' vectors, read once (in row order) from the index."""
+def _vector_copies(source: PassageSource, rows: list[int]) -> set[tuple[int, int]]:
+    """The pairs of candidate rows whose vectors are nearly the same (cosine >= DUPLICATE_SIMILARITY): the
+    candidates' vectors read once, in row order, and compared all at once."""
     if source.vectors is None or not rows:
-        return None
-    ordered = sorted(set(rows))
+        return set()
+    ordered = np.asarray(sorted(set(rows)), dtype=np.int64)
     block = np.asarray(source.vectors[ordered], dtype=np.float32)
-    return dict(zip(ordered, block))
+    first, second = np.nonzero(block @ block.T >= DUPLICATE_SIMILARITY)
+    return {(int(ordered[a]), int(ordered[b])) for a, b in zip(first, second) if a != b}
 
 
-def _same_text(chosen: Chosen, row: int, theirs: Shingles, vectors: dict[int, np.ndarray] | None) -> bool:
+def _same_text(chosen: Chosen, row: int, theirs: Shingles, copies_by_vector: set[tuple[int, int]]) -> bool:
     """A copy: mostly the same words in the same order (5-word shingles), or nearly the same vector."""
     for mine in (chosen.shingles, *chosen.copy_shingles):
         if mine and theirs and len(mine & theirs) >= COPY_CONTAINMENT * min(len(mine), len(theirs)):
             return True
-    return vectors is not None and float(np.dot(vectors[chosen.row], vectors[row])) >= DUPLICATE_SIMILARITY
+    return (chosen.row, row) in copies_by_vector

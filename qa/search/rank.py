@@ -26,7 +26,7 @@ import numpy as np
 from qa.errors import IndexFormatError
 from qa.ingest.split import Passage
 from qa.query import Query
-from qa.search.bm25 import BM25, STOP_WORDS, tokenize
+from qa.search.bm25 import BM25, STOP_WORDS, passage_terms
 
 RANKER_FILE = Path(__file__).with_name("ranker.json")
 RANKER_FORMAT = 1
@@ -228,7 +228,7 @@ def features(query: Query, vector: np.ndarray | None, dense: list[tuple[int, flo
             lowered = passage.text.lower()
             matrix[i, column["names"]] = sum(1 for name in names if name.search(lowered)) / len(names)
         if pairs and possible[i]:
-            tokens = tokenize(passage.text)
+            tokens = passage_terms(passage.text)
             matrix[i, column["pairs"]] = len(pairs & set(zip(tokens, tokens[1:]))) / len(pairs)
         if content:
             matrix[i, column["title"]] = len(content & _name_words(passage.file)) / len(content)

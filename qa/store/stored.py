@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,20 @@ from qa.store.layout import (
 from qa.store.manifest import FormatMismatch, Manifest, ManifestError
 
 
+#: Passages kept in memory after they were read (a few hundred questions' candidates).
+PASSAGE_CACHE = 4096
+
+
 class StoredIndex:
     """A read-only view of the current generation of an index folder."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self._texts: dict[str, str] = {}   # a few recently used document texts
+        #: recently read passages by row: a question's candidates are read by the ranker, by collapsing and by
+        #: the verdict, and a warm server sees the same passages again (PASSAGE_CACHE of them, oldest dropped)
+        self._passages: dict[int, Passage] = {}
+        self._passages_lock = threading.Lock()
         self._sentence_spans: tuple[np.ndarray, np.ndarray] | None = None
         pointer = index_dir / CURRENT
         if not pointer.is_file():
@@ -153,16 +162,23 @@ class StoredIndex:
 
     def passages(self, rows: list[int]) -> list[Passage]:
         """The passages at `rows`, in that order."""
-        if not rows:
-            return []
-        marks = ",".join("?" * len(rows))
-        found = {
-            row: Passage(*rest)
-            for row, *rest in self._db.execute(
-                f"SELECT row, {', '.join(PASSAGE_COLUMNS)} FROM passages WHERE row IN ({marks})", rows
-            )
-        }
-        return [found[row] for row in rows]
+        with self._passages_lock:
+            known = {row: self._passages[row] for row in rows if row in self._passages}
+        missing = [row for row in dict.fromkeys(rows) if row not in known]
+        if missing:
+            marks = ",".join("?" * len(missing))
+            read = {
+                row: Passage(*rest)
+                for row, *rest in self._db.execute(
+                    f"SELECT row, {', '.join(PASSAGE_COLUMNS)} FROM passages WHERE row IN ({marks})", missing
+                )
+            }
+            known.update(read)
+            with self._passages_lock:
+                self._passages.update(read)
+                for old in list(self._passages)[: max(0, len(self._passages) - PASSAGE_CACHE)]:
+                    del self._passages[old]
+        return [known[row] for row in rows]
 
     def document_text(self, path: str) -> str:
         """The full text of an indexed file, as it was read."""

@@ -201,6 +201,10 @@ def synthetic_index(base: Path, size: int, target: Path, kind: str = "auto", noi
 PROBE = r"""
 import json, statistics, sys, time
 started = time.perf_counter()
+# The process is set up as `qa ask` and `qa serve` set up theirs (one OpenMP thread for FAISS's scan of one
+# question, qa.startup), before FAISS loads: the latencies are those of the commands that answer questions.
+from qa.startup import configure
+configure("serve")
 from qa import Index
 index = Index.open(sys.argv[1])
 index.dense_error()            # loads the ONNX model and the FAISS index
