@@ -64,6 +64,32 @@ def test_dense_ranks_and_the_first_ones_lead(fake_index: Index):
         assert matrix[rows.index(row), FEATURES.index("dense_first")] == pytest.approx(1 / rank)
 
 
+def test_a_line_that_opens_with_the_name_defines_it():
+    texts = ["shutil.make_archive(base_name, format[, root_dir])\n\nCreate an archive file and return its name.",
+             "Archives are made by shutil.make_archive, see below.",
+             "class json.JSONDecoder(*, object_hook=None)\n\nSimple JSON decoder.",
+             "   void *kmalloc(size_t size, gfp_t flags)\nallocate memory",
+             "### `zip()`\nIterate over several iterables in parallel.",
+             "shutil.make_archives_extra(x)\nAnother function, whose name only begins the same."]
+
+    class Rows:
+        bm25 = BM25.build(texts)
+        vectors = sentence_vectors = None
+
+        def passages(self, rows):
+            return [Passage("library/x.txt", 0, len(texts[r]), 1, 1, texts[r]) for r in rows]
+
+    def defines(question: str) -> list[float]:
+        rows, matrix = features(Query.of(question), None, [(r, 0.5) for r in range(len(texts))], [], Rows())
+        return [matrix[rows.index(r), FEATURES.index("defines")] for r in range(len(texts))]
+
+    assert defines("shutil.make_archive") == [1.0, 0, 0, 0, 0, 0]
+    assert defines("What does json.JSONDecoder do?")[2] == 1.0
+    assert defines("kmalloc() flags")[3] == 1.0
+    assert defines("zip() strict")[4] == 1.0
+    assert defines("How do I make an archive?") == [0.0] * len(texts)
+
+
 def test_a_confident_side_can_put_its_first_row_on_top(fake_index: Index):
     query, vector, dense, sparse = candidates(fake_index, "panda cubs born in captivity")
     assert only("bm25_relative").rank(query, vector, dense, sparse, fake_index.stored).order[0][0] == sparse[0][0]

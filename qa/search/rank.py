@@ -5,8 +5,8 @@
 The candidates are the union of the dense and BM25 top `depth`. Each gets a few features that take
 microseconds (FEATURES): how close its closest sentence is to the question, its rank on the dense side and
 that side's lead, its BM25 score (scored exactly for candidates only the dense side found), how much of the
-question's rarer words it holds, the question's names written as code and its adjacent word pairs found in
-it, and its file's name. A linear scorer whose weights live in qa/search/ranker.json (plain JSON, written by
+question's rarer words it holds, the question's names written as code (in it, and opening one of its lines as
+a reference's definition does) and its adjacent word pairs found in it, and its file's name. A linear scorer whose weights live in qa/search/ranker.json (plain JSON, written by
 `python -m qa.search.fit`) orders them. Reciprocal-rank fusion (qa/search/fusion.py, `fusion="rrf"`) sees
 ranks only: a passage one side is sure of counts like any other first place, and the scores are lost.
 """
@@ -41,6 +41,7 @@ FEATURES = (
     "bm25_relative",       # BM25 score / the best BM25 score of the question (scored for every candidate)
     "coverage",            # share of the question's words (weighted by rarity) the passage holds
     "names",               # share of the question's names written as code the passage holds (0 without any)
+    "defines",             # share of those names that open a line of the passage (where a reference defines one)
     "pairs",               # share of the question's adjacent word pairs found adjacent in the passage
     "title",               # share of the question's words in the file's name
     "names_bm25",          # bm25_relative, for a question that names something as code (else 0)
@@ -130,6 +131,21 @@ def _name_words(file: str) -> frozenset[str]:
     return frozenset(_STEM_SPLIT.split(Path(file).stem.lower()))
 
 
+#: What may come before a name that a line defines: markup (`#`, `*`, `>`, backquotes, a list's dash, a
+#: decorator's `@`), and the words API references put there (Python's "class", "exception"...; C's types).
+_DEFINING = (r"(?m)^[ \t>#*`@-]*(?:(?:class|exception|def|function|method|attribute|data|decorator|coroutine|"
+             r"awaitable|abstractmethod|classmethod|staticmethod|struct|enum|union|static|inline|extern|const|void|"
+             r"int|long|unsigned|char|bool|u8|u16|u32|u64|size_t)\s+\**)*")
+
+
+@lru_cache(maxsize=1024)
+def _definition_pattern(name: str) -> re.Pattern[str]:
+    """A line of lower-cased text that opens with `name` (a name written as code): `shutil.make_archive(`, `class
+    json.JSONDecoder`, `void *kmalloc(`, `### zip()`, as a reference defines it."""
+    bare = name[:-2] if name.endswith("()") else name
+    return re.compile(_DEFINING + re.escape(bare) + r"(?![\w]|\.\w)")
+
+
 @lru_cache(maxsize=1024)
 def _name_pattern(name: str) -> re.Pattern[str]:
     """Where a name written as code (qa.search.bm25.identifiers: `json.dumps`, `zip()`, `indent=4`) occurs in
@@ -214,6 +230,7 @@ def features(query: Query, vector: np.ndarray | None, dense: list[tuple[int, flo
 
     # Text: names written as code, adjacent word pairs, the file's name, the length.
     names = [_name_pattern(name) for name in dict.fromkeys(query.identifiers)]
+    definitions = [_definition_pattern(name) for name in dict.fromkeys(query.identifiers)]
     pairs = set(zip(query.terms, query.terms[1:]))
     pairs = {pair for pair in pairs if not (pair[0] in STOP_WORDS and pair[1] in STOP_WORDS)}
     # Only a passage holding both words of a pair (function words aside) can hold the pair: the others are
@@ -227,6 +244,7 @@ def features(query: Query, vector: np.ndarray | None, dense: list[tuple[int, flo
         if names:
             lowered = passage.text.lower()
             matrix[i, column["names"]] = sum(1 for name in names if name.search(lowered)) / len(names)
+            matrix[i, column["defines"]] = sum(1 for name in definitions if name.search(lowered)) / len(names)
         if pairs and possible[i]:
             tokens = passage_terms(passage.text)
             matrix[i, column["pairs"]] = len(pairs & set(zip(tokens, tokens[1:]))) / len(pairs)
