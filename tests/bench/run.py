@@ -375,14 +375,22 @@ def main() -> None:
         write_results(tables)
 
 
+def commit() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=REPO).stdout.strip()
+    return f"{head or 'unknown'}{' with uncommitted changes' if dirty else ''}"
+
+
 def load_average() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def results(build: dict, resume: dict, scale: list[dict], shell: dict, batch: dict) -> str:
     """The Markdown tables of one run."""
-    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `make bench` on {os.cpu_count()} cores "
-             f"(load average at the end {load_average()}).", "",
+    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `make bench` at commit {commit()} on {os.cpu_count()} "
+             f"cores (load average at the end {load_average()}).", "",
              "| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s | ratio |",
              "|---|---|---|---|---|---|---|---|",
              f"| {build['corpus']} | {build['passages']:,} | {build['embedded']:,} | {build['build_s']:.1f} "
