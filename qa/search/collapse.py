@@ -111,7 +111,8 @@ def collapse(ranking: list[tuple[int, float]], k: int, max_per_file: int | None,
         near = next((i for i, c in enumerate(chosen) if touching(c.passage, passage, source)), None)
         shingles = shingles_of(passage.text)
         # A copy of another hit is cited there, even when it touches this one: its text is shown once.
-        copy = next((i for i, c in enumerate(chosen) if i != near and _same_text(c, row, shingles, copies_by_vector)), None)
+        copy = next((i for i, c in enumerate(chosen)
+                     if i != near and _same_text(c, row, shingles, copies_by_vector)), None)
         if copy is not None:
             chosen[copy] = _fold(chosen[copy], passage, source)
             continue

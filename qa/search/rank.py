@@ -6,9 +6,10 @@ The candidates are the union of the dense and BM25 top `depth`. Each gets a few 
 microseconds (FEATURES): how close its closest sentence is to the question, its rank on the dense side and
 that side's lead, its BM25 score (scored exactly for candidates only the dense side found), how much of the
 question's rarer words it holds, the question's names written as code (in it, and opening one of its lines as
-a reference's definition does) and its adjacent word pairs found in it, and its file's name. A linear scorer whose weights live in qa/search/ranker.json (plain JSON, written by
-`python -m qa.search.fit`) orders them. Reciprocal-rank fusion (qa/search/fusion.py, `fusion="rrf"`) sees
-ranks only: a passage one side is sure of counts like any other first place, and the scores are lost.
+a reference's definition does) and its adjacent word pairs found in it, and its file's name. A linear scorer
+whose weights live in qa/search/ranker.json (plain JSON, written by `python -m qa.search.fit`) orders them.
+Reciprocal-rank fusion (qa/search/fusion.py, `fusion="rrf"`) sees ranks only: a passage one side is sure of
+counts like any other first place, and the scores are lost.
 """
 
 from __future__ import annotations
@@ -229,8 +230,8 @@ def features(query: Query, vector: np.ndarray | None, dense: list[tuple[int, flo
         matrix[:, column["coverage"]] = held @ rarity / rarity.sum()
 
     # Text: names written as code, adjacent word pairs, the file's name, the length.
-    names = [_name_pattern(name) for name in dict.fromkeys(query.identifiers)]
-    definitions = [_definition_pattern(name) for name in dict.fromkeys(query.identifiers)]
+    named = list(dict.fromkeys(query.identifiers))
+    names, definitions = [_name_pattern(n) for n in named], [_definition_pattern(n) for n in named]
     pairs = set(zip(query.terms, query.terms[1:]))
     pairs = {pair for pair in pairs if not (pair[0] in STOP_WORDS and pair[1] in STOP_WORDS)}
     # Only a passage holding both words of a pair (function words aside) can hold the pair: the others are
