@@ -118,10 +118,13 @@ CLUSTER_TEXTS_PER_TASK = 64
 CLUSTER_CONNECT_SECONDS = 10
 CLUSTER_RETRIES = 3
 
-#: Version of the on-disk index layout; a reader refuses any other.
+#: Version of the on-disk index layout that builds write; a reader refuses any not in READ_FORMATS.
 #: 2: BM25 terms split CJK runs into character bigrams (qa.search.bm25.tokenize).
 #: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).
-FORMAT_VERSION = 3
+#: 4: sentence vectors are int8 with a scale per row (qa.store.sentences).
+FORMAT_VERSION = 4
+#: Formats this qa reads: a format 3 index is read as it is (float16 sentence vectors).
+READ_FORMATS = (3, 4)
 
 
 #: Environment variable -> (setting it overrides, how its text is read, the least value allowed).

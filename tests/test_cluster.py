@@ -116,7 +116,7 @@ def test_a_cluster_build_survives_a_lost_worker_and_equals_a_local_build(cluster
     assert a.all_passages() == b.all_passages()
     assert np.min(np.sum(np.asarray(a.vectors) * np.asarray(b.vectors), axis=1)) >= 0.9999
     sentences = np.sum(np.asarray(a.sentence_vectors, np.float32) * np.asarray(b.sentence_vectors, np.float32), axis=1)
-    assert np.min(sentences) >= 0.999   # stored in half precision
+    assert np.min(sentences) >= 0.997   # stored as int8 with a scale per row, each side rounded on its own
     assert local.embedded == remote.embedded
 
 

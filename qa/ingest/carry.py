@@ -18,6 +18,7 @@ import numpy as np
 from qa.ingest.embedding import EmbedJob, Vectors
 from qa.ingest.split import Passage
 from qa.sources.document import Region
+from qa.store.sentences import SentenceVectors
 from qa.store.stored import StoredIndex
 
 #: A file modified this close to (or after) the start of the build that reads it is recorded with an unknown
@@ -104,7 +105,7 @@ class StoredVectors:
     keys: list[bytes]
     sentence_slices: list[slice]
     vectors: np.ndarray              # (passages, dimension) float32
-    sentence_vectors: np.ndarray     # (sentences, dimension) float16
+    sentence_vectors: SentenceVectors   # (sentences, dimension): float32 rows when indexed
     sentence_rows: list[tuple[str, int, int, int]]
 
     @classmethod
@@ -116,9 +117,9 @@ class StoredVectors:
         if table is None:
             return None
         keys, slices = table
-        return cls(keys, slices, np.asarray(stored.vectors), np.asarray(stored.sentence_vectors), stored.sentence_rows())
+        return cls(keys, slices, np.asarray(stored.vectors), stored.sentence_vectors, stored.sentence_rows())
 
     def known(self, wanted: set[bytes]) -> dict[bytes, Vectors]:
         """The stored vectors of the keys in `wanted` that the generation holds."""
-        return {key: Vectors(self.vectors[row], self.sentence_vectors[self.sentence_slices[row]])
+        return {key: Vectors(self.vectors[row], self.sentence_vectors[self.sentence_slices[row]].astype(np.float16))
                 for row, key in enumerate(self.keys) if key in wanted}

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from qa.errors import IndexFormatError
 from qa.ingest.split import Passage
 from qa.query import Query
 from qa.search.bm25 import BM25, STOP_WORDS, passage_terms
+
+if TYPE_CHECKING:
+    from qa.store.sentences import SentenceVectors
 
 RANKER_FILE = Path(__file__).with_name("ranker.json")
 RANKER_FORMAT = 1
@@ -55,7 +58,7 @@ class PassageRows(Protocol):
 
     bm25: BM25
     vectors: np.ndarray | None
-    sentence_vectors: np.ndarray | None
+    sentence_vectors: SentenceVectors | None
 
     def passages(self, rows: list[int]) -> list[Passage]: ...
 

@@ -19,11 +19,13 @@ from qa.ingest.split import Passage
 from qa.search.bm25 import BM25
 from qa.sources.document import Region
 from qa.store.layout import (
-    CURRENT, KEYS, LOADED_LATER, PASSAGE_COLUMNS, PASSAGES, SENTENCE_VECTORS, VECTORS, Sentences, SourceFile, checksum,
+    CURRENT, KEYS, LOADED_LATER, PASSAGE_COLUMNS, PASSAGES, SENTENCE_SCALES, SENTENCE_VECTORS, VECTORS, Sentences,
+    SourceFile, checksum,
 )
 from qa.store.lock import BuildLock, DiskFullError, clean_leftovers, write_error
 from qa.store.manifest import Manifest
 from qa.store.ownership import OWNER, claim, make_owned_folder, remove_owned
+from qa.store.sentences import quantize
 from qa.store.stored import StoredIndex
 
 __all__ = ["CURRENT", "KEYS", "LOADED_LATER", "PASSAGE_COLUMNS", "PASSAGES", "SENTENCE_VECTORS", "VECTORS",
@@ -61,8 +63,10 @@ def write_generation(
         _write_passages(temporary / PASSAGES, passages, files, texts, sentences[0] if sentences else [], regions or {})
         if vectors is not None:
             _save_array(temporary / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
-        if sentences is not None:   # half precision: enough to pick a sentence, half the disk
-            _save_array(temporary / SENTENCE_VECTORS, np.ascontiguousarray(sentences[1], dtype=np.float16))
+        if sentences is not None:   # int8 and a scale per row: enough to pick a sentence, a quarter of the disk
+            codes, scales = quantize(sentences[1])
+            _save_array(temporary / SENTENCE_VECTORS, codes)
+            _save_array(temporary / SENTENCE_SCALES, scales)
         bm25.save(temporary)
         for name, source in (extra or {}).items():
             link_or_copy(source, temporary / name)

@@ -10,7 +10,8 @@
         manifest.sha256       SHA-256 of manifest.json
         passages.sqlite       passages (row = vector row), source files, document texts, sentences, regions
         vectors.npy           float32 (passages x dimension), L2-normalised; absent without a model
-        sentences.npy         float16 vectors of each passage's sentences (late-chunked), row per sentences row
+        sentences.npy         int8 vectors of each passage's sentences (late-chunked), row per sentences row
+        sentence_scales.npy   float32 scale of each of those rows
         input_keys.npy        per passage, the digest of what was embedded (vectors are reused by it)
         bm25.*                BM25 vocabulary and sparse weights
 
@@ -32,7 +33,8 @@ CURRENT = "CURRENT"
 KEYS = "input_keys.npy"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.npy"
-SENTENCE_VECTORS = "sentences.npy"
+SENTENCE_VECTORS = "sentences.npy"         # int8 (float16 in format 3), qa.store.sentences
+SENTENCE_SCALES = "sentence_scales.npy"   # float32, one per row: a vector is its int8 row times its scale
 
 #: Files read only by dense search: checksummed when they are loaded, not on every open.
 LOADED_LATER = (*ONNX_FILES, APPROXIMATE_FILE)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from qa.config import FORMAT_VERSION, IndexSettings
+from qa.config import FORMAT_VERSION, READ_FORMATS, IndexSettings
 from qa.errors import ManifestError, FormatMismatch  # noqa: F401 - defined with the other errors
 
 MANIFEST = "manifest.json"
@@ -101,7 +101,7 @@ class Manifest:
             raise ManifestError(f"not JSON ({str(error).splitlines()[0][:80]})") from None
         if not isinstance(raw, dict):
             raise ManifestError("not a JSON object")
-        if raw.get("format_version") != FORMAT_VERSION:
+        if raw.get("format_version") not in READ_FORMATS:
             raise FormatMismatch(raw.get("format_version"))
         try:
             return cls._parse(raw)
@@ -136,7 +136,7 @@ class Manifest:
             checksums=checksums,
             created=str(raw.get("created", "")),
             splitter_version=_typed(raw.get("splitter_version", 0), int),
-            format_version=FORMAT_VERSION,
+            format_version=_typed(raw["format_version"], int),
         )
 
     # --- on disk -----------------------------------------------------------------------------------------

@@ -11,16 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import FORMAT_VERSION
+from qa.config import READ_FORMATS
 from qa.errors import IndexFormatError, NoIndexError
 from qa.ingest.split import Passage
 from qa.search.bm25 import BM25
 from qa.sources.document import Region
 from qa.store.layout import (
-    CURRENT, KEYS, LOADED_LATER, PASSAGE_COLUMNS, PASSAGES, SENTENCE_VECTORS, VECTORS, SourceFile, checksum, first_line,
+    CURRENT, KEYS, LOADED_LATER, PASSAGE_COLUMNS, PASSAGES, VECTORS, SourceFile, checksum, first_line,
     rebuild_hint,
 )
 from qa.store.manifest import FormatMismatch, Manifest, ManifestError
+from qa.store.sentences import SentenceVectors
 
 
 #: Passages kept in memory after they were read (a few hundred questions' candidates).
@@ -69,7 +70,8 @@ class StoredIndex:
             return Manifest.read(self.folder)
         except FormatMismatch as mismatch:
             raise IndexFormatError(
-                f"The index at {self.index_dir} has format {mismatch.version!r}; this qa reads format {FORMAT_VERSION}. "
+                f"The index at {self.index_dir} has format {mismatch.version!r}; "
+                f"this qa reads formats {', '.join(map(str, READ_FORMATS))}. "
                 f"{rebuild_hint(self.index_dir)}"
             ) from None
         except (OSError, ManifestError) as error:
@@ -113,15 +115,9 @@ class StoredIndex:
             raise ValueError(f"vectors have shape {vectors.shape}, expected ({self.size}, {dimension})")
         return vectors
 
-    def _read_sentence_vectors(self) -> np.ndarray | None:
-        path = self.folder / SENTENCE_VECTORS
-        if not path.is_file():
-            return None
-        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+    def _read_sentence_vectors(self) -> SentenceVectors | None:
         count = int(self._db.execute("SELECT count(*) FROM sentences").fetchone()[0])
-        if vectors.dtype != np.float16 or vectors.ndim != 2 or vectors.shape[0] != count:
-            raise ValueError(f"sentence vectors have shape {vectors.shape}, expected {count} rows")
-        return vectors
+        return SentenceVectors.load(self.folder, count)
 
     def sentences_in(self, file: str, start: int, end: int) -> list[tuple[int, int, int]]:
         """`(row, start, end)` of the stored sentences within a span of a file, in order; a sentence that
