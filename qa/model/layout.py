@@ -7,9 +7,13 @@ runs one (qa.model.onnx) and the index store, which keeps an export in each gene
 from __future__ import annotations
 
 #: Version of the export folder layout; bump when `embedder.json` changes meaning.
-FORMAT_VERSION = 1
+#: 2: `weights` may name tensors of the model's own weights file that the graph leaves out (qa.model.weights).
+FORMAT_VERSION = 2
+#: Export formats OnnxEmbedder runs (a format 1 graph holds all its weights).
+READ_FORMATS = (1, 2)
 
-MODEL_FILE = "model.onnx"            # the transformer, float32 or dynamically quantised to int8
+MODEL_FILE = "model.onnx"            # the transformer, float32 or dynamically quantised to int8 (its graph
+                                     # may leave the model's own weights where they are: qa.model.weights)
 TOKENIZER_FILE = "tokenizer.json"    # the tokenizer, without padding or truncation settings
 CONFIG_FILE = "embedder.json"        # plain data: sequence length, pooling, input names, dimension
 #: The files of an export (kept in each index generation).

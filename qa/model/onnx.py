@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.model.layout import CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, POOLING_MODES, TOKENIZER_FILE
+from qa.model.layout import CONFIG_FILE, MODEL_FILE, POOLING_MODES, READ_FORMATS, TOKENIZER_FILE
+from qa.model.weights import WeightsReference
 
 
 def _import_onnxruntime() -> None:
@@ -43,8 +44,8 @@ class OnnxEmbedder:
     def __init__(self, folder: Path, threads: int | None = None, spin: bool = True) -> None:
         folder = Path(folder)
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        if config.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{folder / CONFIG_FILE} has format {config.get('format')}, expected {FORMAT_VERSION}")
+        if config.get("format") not in READ_FORMATS:
+            raise ValueError(f"{folder / CONFIG_FILE} has format {config.get('format')}, expected one of {READ_FORMATS}")
         if config["pooling"] not in POOLING_MODES:
             raise ValueError(f"pooling mode {config['pooling']!r} is not supported")
         self.folder = folder
@@ -71,6 +72,13 @@ class OnnxEmbedder:
             # work after its embedding, and spinning threads took both cores from it (qa serve /ask p50 50 ->
             # 16-23 ms at load 6). A build keeps spinning: it calls the model back to back.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # The model's own weights, when the graph names them instead of holding them (kept alive: the
+        # session uses these arrays).
+        self._weights: list[ort.OrtValue] = []
+        if "weights" in config:
+            arrays = WeightsReference.from_json(config["weights"]).load()
+            self._weights = [ort.OrtValue.ortvalue_from_numpy(array) for array in arrays.values()]
+            options.add_external_initializers(list(arrays), self._weights)
         self._session = ort.InferenceSession(
             str(folder / MODEL_FILE), sess_options=options, providers=["CPUExecutionProvider"]
         )
