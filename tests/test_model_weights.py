@@ -14,7 +14,7 @@ import pytest
 from qa import Index
 from qa.errors import ModelUnavailableError
 from qa.model.embedder import SHIPPED_EXPORT, onnx_embedder
-from qa.model.export import convert_to_onnx, refer_to_weights
+from qa.model.weights import refer_to_weights
 from qa.model.onnx import OnnxEmbedder
 from qa.model.weights import WEIGHTS_FILE, read_safetensors
 from tests.conftest import run_qa

@@ -25,7 +25,7 @@ def manifest(index_dir: Path) -> dict:
 def onnx_operators(model: Path) -> set[str]:
     import onnx
 
-    return {node.op_type for node in onnx.load(str(model)).graph.node}
+    return {node.op_type for node in onnx.load(str(model), load_external_data=False).graph.node}
 
 
 def test_int8_builds_answers_and_is_recorded(fake_model: Path, fake_seeds_index: Path, tmp_path: Path):

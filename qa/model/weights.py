@@ -4,15 +4,18 @@
     reference = WeightsReference.from_json(config["weights"])   # from embedder.json (plain data)
     arrays = reference.load()        # {initializer name: array}, checked against the file's size and CRC-32
 
-qa.model.export writes the reference (every initializer of the exported graph that equals a tensor of the
-file, or its transpose); qa.model.onnx.OnnxEmbedder hands the arrays to onnxruntime, so the vectors are
-the ones the copy gave, bit for bit. A safetensors file is a JSON header and raw little-endian arrays,
+`refer_to_weights(folder, name)`, called by qa.model.export at build time, writes the reference (every
+initializer of the exported graph that equals a tensor of the file, or its transpose);
+qa.model.onnx.OnnxEmbedder hands the arrays to onnxruntime, so the vectors are the ones the copy gave,
+bit for bit. A safetensors file is a JSON header and raw little-endian arrays,
 read here with numpy alone: nothing in it is run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from qa.model.layout import CONFIG_FILE, FORMAT_VERSION, MODEL_FILE
 
 WEIGHTS_FILE = "model.safetensors"
 #: What a graph's referred initializers name as their external file (onnxruntime never reads it: the
@@ -121,3 +126,49 @@ class WeightsReference:
             array = tensors[key]
             arrays[name] = np.ascontiguousarray(array.T if transposed else array)
         return arrays
+
+
+def refer_to_weights(folder: Path, name: str) -> None:
+    """Drop from the export's graph every initializer that equals a tensor of the model's own weights file
+    (or its transpose) and record where each one is (`weights` in embedder.json): the index then holds a
+    graph of a few hundred kilobytes instead of a copy of the model. Nothing changes when the model has no
+    safetensors file or no tensor matches."""
+    import onnx   # building only
+    from onnx import TensorProto, numpy_helper
+
+    from qa.model.embedder import BUNDLED_NAMES, model_folder
+
+    source = model_folder(name) / WEIGHTS_FILE
+    if not source.is_file():
+        return
+    tensors = read_safetensors(source)
+    candidates: dict[tuple[str, tuple[int, ...], bytes], tuple[str, bool]] = {}
+    for key, array in tensors.items():
+        for transposed in (False, True) if array.ndim == 2 else (False,):
+            form = np.ascontiguousarray(array.T if transposed else array)
+            candidates.setdefault((form.dtype.str, form.shape, hashlib.sha256(form.data).digest()), (key, transposed))
+    graph = onnx.load(str(folder / MODEL_FILE))
+    referred: dict[str, tuple[str, bool]] = {}
+    for initializer in graph.graph.initializer:
+        array = numpy_helper.to_array(initializer)
+        found = candidates.get((array.dtype.str, array.shape, hashlib.sha256(np.ascontiguousarray(array).data).digest()))
+        if found is None:
+            continue
+        referred[initializer.name] = found
+        initializer.ClearField("raw_data")
+        for field in ("float_data", "int32_data", "int64_data", "double_data"):
+            initializer.ClearField(field)
+        initializer.data_location = TensorProto.EXTERNAL
+        del initializer.external_data[:]
+        for entry_key, value in (("location", EXTERNAL_LOCATION), ("offset", "0"), ("length", str(array.nbytes))):
+            entry = initializer.external_data.add()
+            entry.key, entry.value = entry_key, value
+    if not referred:
+        return
+    model = name if name in BUNDLED_NAMES else str(model_folder(name).resolve())
+    reference = WeightsReference(model, source.stat().st_size, file_crc32(source), referred)
+    onnx.save(graph, str(folder / f"{MODEL_FILE}.referred"))
+    os.replace(folder / f"{MODEL_FILE}.referred", folder / MODEL_FILE)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    config["format"], config["weights"] = FORMAT_VERSION, reference.to_json()
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

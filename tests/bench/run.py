@@ -98,9 +98,12 @@ def measure_build(name: str, corpus: Path, work: Path, quantization: str = "none
     model.encode(texts, batch_size=32)
     raw = len(texts) / (time.perf_counter() - started)
     ours = report.embedded / report.embed_seconds
+    files = sorted(index.stored.folder.iterdir())
+    largest = sorted(files, key=lambda f: -f.stat().st_size)[:4]
     row = {"corpus": name, "passages": report.passages, "embedded": report.embedded, "build_s": wall,
            "embed_s": report.embed_seconds, "embed_pps": ours, "raw_pps": raw, "ratio": ours / raw,
-           "quantization": quantization}
+           "quantization": quantization, "index_mb": sum(f.stat().st_size for f in files) / 2**20,
+           "largest": ", ".join(f"{f.name} {f.stat().st_size / 2**20:.1f}" for f in largest)}
     log(f"build {name}: {row}")
     return row
 
@@ -391,11 +394,13 @@ def results(build: dict, resume: dict, scale: list[dict], shell: dict, batch: di
     """The Markdown tables of one run."""
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `make bench` at commit {commit()} on {os.cpu_count()} "
              f"cores (load average at the end {load_average()}).", "",
-             "| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s | ratio |",
-             "|---|---|---|---|---|---|---|---|",
+             "| build | passages | embedded | build wall s | embed s | build passages/s | raw encode passages/s | ratio "
+             "| index MB |",
+             "|---|---|---|---|---|---|---|---|---|",
              f"| {build['corpus']} | {build['passages']:,} | {build['embedded']:,} | {build['build_s']:.1f} "
-             f"| {build['embed_s']:.1f} | {build['embed_pps']:.1f} | {build['raw_pps']:.1f} | **{build['ratio']:.2f}** |",
-             "", f"Resume: a build killed after {resume['killed_after']:,} passages were checkpointed; the next build "
+             f"| {build['embed_s']:.1f} | {build['embed_pps']:.1f} | {build['raw_pps']:.1f} | **{build['ratio']:.2f}** "
+             f"| {build['index_mb']:.1f} |",
+             "", f"The index's largest files (MB): {build['largest']}.", "", f"Resume: a build killed after {resume['killed_after']:,} passages were checkpointed; the next build "
              f"embedded {resume['resumed_embedded']:,} in {resume['resume_s']:.1f} s = **{resume['ratio']:.2f}×** the "
              f"full build ({resume['full_s']:.1f} s).", "",
              "| search (k = 5, answers marked; 200 questions) | open s | peak RSS MB (private + mapped) "
