@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -80,21 +81,36 @@ def _tree_pss(process) -> int:
     return total
 
 
+#: Runs the command in argv[2:] and writes its ru_maxrss (KiB) to argv[1]. The build is measured from this
+#: small process, not from the test's: a child's ru_maxrss starts at its parent's resident size at the fork
+#: (Linux keeps the high-water mark across exec), so a build forked from a pytest worker that had loaded
+#: models measured the worker (1.6-1.8 GB) instead of itself (0.65 GB).
+_LAUNCHER = """import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def _run_measured(args: list[str], env: dict[str, str], scratch: Path) -> tuple[int, str, str, float, int, int | None]:
     """Run `qa ARGS` and measure it: exit code, stdout, stderr, wall seconds, largest process, tree peak."""
     try:
         import psutil
     except ImportError:     # the single-process peak from wait4 still holds
         psutil = None
-    out, err = scratch / "stdout", scratch / "stderr"
+    out, err, peak = scratch / "stdout", scratch / "stderr", scratch / "maxrss"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "qa.ui.cli", *args], stdout=stdout, stderr=stderr,
-                                   stdin=subprocess.DEVNULL, cwd=REPO, env=env)
+        process = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak), sys.executable, "-m", "qa.ui.cli", *args],
+                                   stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=REPO, env=env,
+                                   start_new_session=True)
     watched = psutil.Process(process.pid) if psutil else None
     tree_peak = 0 if psutil else None
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
         if watched is not None:
@@ -103,12 +119,12 @@ def _run_measured(args: list[str], env: dict[str, str], scratch: Path) -> tuple[
             except psutil.NoSuchProcess:
                 pass
         if time.perf_counter() - started > 900:    # a safety stop for a hung build, not a time limit
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
         time.sleep(0.05)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     decode = (lambda path: path.read_bytes().decode("utf-8", "backslashreplace"))
-    return process.returncode, decode(out), decode(err), seconds, usage.ru_maxrss * 1024, tree_peak
+    return process.returncode, decode(out), decode(err), seconds, int(peak.read_text()) * 1024, tree_peak
 
 
 @pytest.fixture(scope="module")
