@@ -17,7 +17,6 @@ import os
 import shutil
 import time
 import warnings
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from qa.model.embedder import model_folder, torch_cache_variable_kept
 from qa.model.layout import (CONFIG_FILE, EXPORT_MARKER, FORMAT_VERSION, MODEL_FILE, ONNX_FILES, POOLING_MODES,
                              SHIPPED_EXPORT, TOKENIZER_FILE)
-from qa.model.weights import refer_to_weights
+from qa.model.weights import file_crc32, refer_to_weights
 
 if TYPE_CHECKING:
     import torch
@@ -56,7 +55,7 @@ def write_export(name: str, folder: Path, quantization: str = "none") -> None:
     if quantization == "int8":
         quantize_int8(folder)
     refer_to_weights(folder, name)
-    marker = {"quantization": quantization, "files": {n: _crc32(folder / n) for n in ONNX_FILES}}
+    marker = {"quantization": quantization, "files": {n: file_crc32(folder / n) for n in ONNX_FILES}}
     (folder / EXPORT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
 
@@ -65,17 +64,9 @@ def export_is_complete(folder: Path, quantization: str) -> bool:
     try:
         marker = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
         return bool(marker["quantization"] == quantization and all(
-            marker["files"][n] == _crc32(folder / n) for n in ONNX_FILES))
+            marker["files"][n] == file_crc32(folder / n) for n in ONNX_FILES))
     except (OSError, ValueError, KeyError, TypeError):
         return False
-
-
-def _crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            crc = zlib.crc32(block, crc)
-    return crc
 
 
 def convert_to_onnx(model_path: str | Path, out_dir: Path) -> Path:
