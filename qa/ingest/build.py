@@ -17,6 +17,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from qa.store.lock import BuildLock, clean_leftovers, write_error
 from qa.store.manifest import FileRecord, Manifest, ModelRecord
 from qa.store.ownership import claim, remove_owned, reuse_or_make_owned_folder
 from qa.store.stored import StoredIndex
+
+if TYPE_CHECKING:
+    from qa.ingest.cluster import ClusterEmbedder
 
 __all__ = ["Build", "BuildReport", "Progress", "build_index"]
 
@@ -306,11 +310,14 @@ class Build:
         known = stored.known({job.key for job in jobs}) if stored else {}
         known.update(embedding.load_checkpoint(scratch))
 
+        remote: list[ClusterEmbedder] = []   # a cluster's client, closed when the embedding ends (it has a thread of its own)
+
         def make_embedder() -> Embedder:
             # The one place a build's embedder is made.
             self._progress("loading the model", 0, 0)
             if self.cluster:
-                return _cluster_embedder(self.cluster, self.model, scratch / "onnx" if onnx else None)
+                remote.append(_cluster_embedder(self.cluster, self.model, scratch / "onnx" if onnx else None))
+                return remote[-1]
             if onnx:
                 return self.models.embedder(self.model, self.fingerprint, self.quantization, scratch / "onnx")
             return SentenceTransformerEmbedder(self.model)
@@ -323,6 +330,9 @@ class Build:
             self.report.warnings.append(f"{error}; the index has BM25 only (dense and hybrid search fall back to BM25).")
             self.report.vectors = False
             return None
+        finally:
+            for embedder in remote:
+                embedder.close()
         self.report.embed_seconds = time.perf_counter() - started
         self.report.embedded = embedded
         arrays = assemble(self.parts, results, stored)
@@ -330,7 +340,7 @@ class Build:
         return arrays
 
 
-def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> Embedder:
+def _cluster_embedder(address: str, model: str, onnx_folder: Path | None) -> ClusterEmbedder:
     """The embedder that sends the work to a Dask cluster (imported only when asked for)."""
     from qa.ingest.cluster import ClusterEmbedder
 

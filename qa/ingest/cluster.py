@@ -157,6 +157,15 @@ class ClusterEmbedder:
             raise ClusterError(f"Cannot reach the Dask scheduler at {address} ({_first_line(error)}). "
                                "Start one with: dask scheduler (and workers with: dask worker ADDRESS)") from None
         weakref.finalize(self, self._client.close)
+        try:
+            self._start(model, address, onnx_folder, texts_per_task)
+        except BaseException:
+            # Closed now, not when the half-made object is collected: a refused build's traceback keeps it
+            # alive, and its client would go on trying to reach a scheduler from a thread of its own.
+            self._client.close()
+            raise
+
+    def _start(self, model: str, address: str, onnx_folder: Path | None, texts_per_task: int) -> None:
         self.name, self.address, self.texts_per_task = model, address, texts_per_task
         self._check_workers(fingerprint(model))
         payload: dict[str, Any] = {"model": model, "files": None, "key": f"st:{model}"}
