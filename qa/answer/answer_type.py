@@ -23,7 +23,11 @@ _METHOD = (r"^\W*(how (do|does|can|could|should|would|might|must|may) (i|we|you|
 #: for no particular kind: `asked_type` gives None for it). "What is the default X" asks for a value of any
 #: kind (a clock, a mode, a string, a number), so "default" is not among the number words.
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
-    ("e-mail address", r"\be-?mail\b"),
+    # The address itself ("what is the e-mail of ...", "an e-mail address for ..."), not an e-mail as the
+    # subject ("how do I build an email header", "a date from an email"): that asks for a method or a value.
+    ("e-mail address", r"\be-?mail address(es)?\b|\be-?mail (of|for)\b"
+                       r"|\b(what|which)( is|'s| are)? (the |their |his |her |its |an? )?e-?mail\b(?! (header|message|body"
+                       r"|subject|client|server|format|file|attachment|library|module|package)s?\b)"),
     ("web address", r"\b(website|web site|web address|homepage|url|link) (of|for)\b|\bwhich (website|site)\b"),
     ("contact", r"\b(contact|phone|telephone|get in touch)\b"),
     ("method", _METHOD),

@@ -15,7 +15,7 @@ import numpy as np
 from qa import config
 from qa.answer.answer_type import holds, holds_unit
 from qa.answer.marking import passage_sentences
-from qa.answer.terms import Term, best_possible_bm25, has_cjk, question_terms, word_forms
+from qa.answer.terms import Term, best_possible_bm25, has_cjk, question_terms, spelled_acronyms, word_forms
 from qa.ingest.split import Passage
 from qa.query import Query
 from qa.search.bm25 import passage_terms, tokenize
@@ -210,7 +210,8 @@ def _nearby_terms(rows: list[int], passages: list[Passage], stored: StoredIndex)
     its file: a name and a number in one paragraph may fall into two neighbouring passages."""
     wanted = sorted({n for r in rows for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1) if 0 <= n < stored.size})
     found = dict(zip(wanted, stored.passages(wanted)))
-    terms = {row: set(passage_terms(p.text, stored.bm25.scheme)) for row, p in found.items()}
+    # With the acronyms its capitalised runs spell: "LAC" is found where "Latin American and Caribbean" is.
+    terms = {row: set(passage_terms(p.text, stored.bm25.scheme)) | spelled_acronyms(p.text) for row, p in found.items()}
     return [set().union(*(terms[n] for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1)
                            if n in found and found[n].file == p.file)) for r, p in zip(rows, passages)]
 

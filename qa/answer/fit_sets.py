@@ -28,14 +28,20 @@ REPO = Path(__file__).resolve().parents[2]
 #: seeds-4/pydoc-4 (128 questions written from the documents alone, committed before the issue 25 changes):
 #: read once at d2dd5a6, question by question, so validation since. seeds-5/pydoc-5 (143 questions, written
 #: the same way and committed before the changes that followed): read once at 6f696a3 for the report of
-#: issue 25's second round, so validation since. seeds-6/pydoc-6 (124 questions written from the documents
-#: alone on 2026-12-04, committed 215f426 and a6fd768, not read yet): the held-out sets
-#: (`verdict_report.py --held-out`), read once per release.
+#: issue 25's second round, so validation since. seeds-6/pydoc-6 (124 questions written on 2026-12-04,
+#: committed 215f426 and a6fd768): read once at 74d7690, validation since. seeds-7/pydoc-7 (124 questions
+#: written from the documents alone on 2026-12-05 by a helper who never ran qa, committed a19bde1): the
+#: held-out sets (`verdict_report.py --held-out`), read once per release.
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
-         "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "held-out", "pydoc-6": "held-out"}
-SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6")]
-PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6")]
+         "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "validation", "pydoc-6": "validation",
+         "seeds-7": "held-out", "pydoc-7": "held-out"}
+#: Sets written over the whole Python docs (tests/bench/.cache/python-doc-txt), not over the subset the other
+#: pydoc sets and the fit use: 31 of pydoc-6's 32 answers are in pages the subset does not have, so it is
+#: read only against an index of the whole docs (`verdict_report.py --whole-docs-index DIR`), never the subset.
+WHOLE_DOCS = frozenset({"pydoc-6"})
+SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7")]
+PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7")]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
 #: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
@@ -61,22 +67,23 @@ class Item:
     set: str = "older"   # the question file's name (seeds-2, pydoc-3, ...)
 
 
-def load(corpus: str, split: str) -> list[Item]:
-    """The questions of one corpus (seeds or pydoc) in one split: fit, validation or held-out (see ROLES).
+def load(corpus: str, split: str, whole_docs: bool = False) -> list[Item]:
+    """The questions of one corpus (seeds or pydoc) in one split: fit, validation or held-out (see ROLES);
+    with `whole_docs`, only the sets written over the whole Python docs (WHOLE_DOCS), else none of them.
 
     Raises ValueError if a set the fit reads is the retrieval validation set (HELD_OUT)."""
     items = []
     if any(path.resolve() == HELD_OUT.resolve() for path in (*SEEDS_SETS, *PYDOC_SETS, *OLDER_SEEDS_SETS)):
         raise ValueError(f"{HELD_OUT} is a validation set; the verdict must never be fitted on it.")
     for path in SEEDS_SETS if corpus == "seeds" else PYDOC_SETS:
-        if not path.is_file() or ROLES[path.stem] != split:
+        if not path.is_file() or ROLES[path.stem] != split or (path.stem in WHOLE_DOCS) != whole_docs:
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             q = json.loads(line)
             if q["split"] == ("fit" if split == "fit" else "held-out"):
                 items.append(Item(corpus, q["id"], q["question"], q["kind"], q.get("origin", "written"), q["split"],
                                   tuple((g["file"], g["contains"]) for g in q["gold"]), path.stem))
-    if corpus == "seeds" and split == "fit":
+    if corpus == "seeds" and split == "fit" and not whole_docs:
         for path in OLDER_SEEDS_SETS:
             if not path.is_file():
                 print(f"note: {path} is missing; fitting without it", file=sys.stderr)

@@ -52,7 +52,8 @@ def question_terms(query: Query, bm25: BM25) -> list[Term]:
         for term in (word.terms if bm25.scheme == "plain" else tokenize(word.text, bm25.scheme)):
             if term in terms or term in STOP_WORDS or (len(term) == 1 and term.isascii() and term.isalpha()):
                 continue   # a lone letter is no subject ("s" of "China's", "I")
-            forms = word_forms(term) | (derived_forms(term) if word.capitalised else frozenset())
+            forms = (word_forms(term) | (derived_forms(term) if word.capitalised else frozenset())
+                     | acronym_forms(word.text))
             frequency = 0
             for form in forms:
                 t = bm25.vocabulary.get(form)
@@ -71,10 +72,50 @@ def question_terms(query: Query, bm25: BM25) -> list[Term]:
                 found = [f for f in found if f[2]]
         for term, forms, frequency in found:
             rarity = max(0.0, math.log((size - frequency + 0.5) / (frequency + 0.5))) / most if most > 0 else 1.0
-            named = (word.capitalised or word.has_digit) and not word.literal
+            named = (word.capitalised or word.has_digit) and not word.literal and not common_word(word.text)
             shown = term if _CJK.search(term) else word.text   # a CJK run's missing pair, not the run again
             terms[term] = Term(shown, term, forms, min(rarity, 1.0), frequency > 0, named)
     return list(terms.values())
+
+
+#: Capitalised or with digits, yet no name: an ordinal ("a 3rd party parser") and the acronyms of computing
+#: that are common nouns ("a menu UI", "the OS", "a user ID"), which documents about the thing need not use.
+_ORDINAL = re.compile(r"\d+(st|nd|rd|th)", re.IGNORECASE)
+_COMMON_ACRONYMS = frozenset("ui uis gui guis api apis cli os id ids ide cpu cpus gpu ram faq diy ok pc pcs".split())
+
+
+#: An acronym as a question writes it: two to six capitals, perhaps a plural s ("LAC", "ICTs").
+_ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+#: A run of capitalised words, with the short words names keep inside ("Latin American and Caribbean", "Bank of
+#: China"): the initials of such a run (or of part of it) spell the acronym a question may use for it.
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:and|of|the|for|&)\s+)*[A-Z][\w'’-]*)+")
+_CONNECTORS = frozenset({"and", "of", "the", "for", "&"})
+ACRONYM_PREFIX = "acronym:"
+
+
+def acronym_forms(text: str) -> frozenset[str]:
+    """The form an acronym of the question is found by where a document spells it out (`spelled_acronyms`)."""
+    if not _ACRONYM.fullmatch(text):
+        return frozenset()
+    letters = text[:-1] if text.endswith("s") else text
+    return frozenset({ACRONYM_PREFIX + letters.lower()}) if len(letters) >= 3 else frozenset()
+
+
+def spelled_acronyms(text: str) -> set[str]:
+    """The acronyms (three letters or more) that runs of capitalised words in `text` spell: "the Latin American
+    and Caribbean countries" gives LAC (and LA, AC are too short to count), as `acronym_forms` writes them."""
+    found = set()
+    for run in _CAPITALISED_RUN.finditer(text):
+        initials = [w[0].lower() for w in run.group().split() if w not in _CONNECTORS]
+        for start in range(len(initials)):
+            for end in range(start + 3, min(len(initials), start + 6) + 1):
+                found.add(ACRONYM_PREFIX + "".join(initials[start:end]))
+    return found
+
+
+def common_word(text: str) -> bool:
+    """Whether a capitalised or numbered word of a question is a common word rather than a name."""
+    return bool(_ORDINAL.fullmatch(text)) or text.lower() in _COMMON_ACRONYMS
 
 
 _CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")

@@ -53,15 +53,21 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", help="only these files, comma-separated stems (e.g. seeds-3,pydoc-3)")
     parser.add_argument("--held-out", action="store_true",
-                        help="read the held-out sets (seeds-6, pydoc-6) instead of the validation sets: once, for a report")
+                        help="read the held-out sets (seeds-7, pydoc-7) instead of the validation sets: once, for a report")
+    parser.add_argument("--whole-docs-index", type=Path, metavar="DIR",
+                        help="an index of the whole Python docs (tests/bench/.cache/python-doc-txt): also read the sets "
+                             "written over them (WHOLE_DOCS: pydoc-6), which the subset cannot answer")
     args = parser.parse_args()
     chosen = set(args.sets.split(",")) if args.sets else None
     split = "held-out" if args.held_out else "validation"
 
     def held_out(corpus: str) -> list:
-        return [i for i in load(corpus, split) if chosen is None or i.set in chosen]
+        items = load("pydoc", split, whole_docs=True) if corpus == "pydoc-whole" else load(corpus, split)
+        return [i for i in items if chosen is None or i.set in chosen]
 
     indexes = {"seeds": Index.open(seeds_index(args.cache)), "pydoc": Index.open(pydoc_index(cache=args.cache))}
+    if args.whole_docs_index:
+        indexes["pydoc-whole"] = Index.open(args.whole_docs_index)
     report: dict[str, object] = {}
     for mode in ("hybrid", "bm25"):
         counts: dict[str, list[int]] = {}
