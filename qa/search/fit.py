@@ -40,8 +40,8 @@ QUESTIONS = REPO / "tests" / "bench" / "questions"
 VERDICT = REPO / "tests" / "verdict"
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")
 
-#: The sets the fit reads, by corpus. Never the held-out set (pydoc-heldout-4), nor the sets read once as held-out
-#: before (pydoc-heldout-2 and -3, kernel-heldout, the seeds' and the Python docs' newest verdict sets): see
+#: The sets the fit reads, by corpus. Never a held-out set, nor the sets read once as held-out
+#: before (pydoc-heldout-2, -3 and -4, kernel-heldout, the seeds' and the Python docs' newest verdict sets): see
 #: tests/bench/questions/README.md.
 FIT_SETS = {
     "pydoc": [QUESTIONS / "pydoc-fit-2.jsonl", QUESTIONS / "pydoc-tune.jsonl",
