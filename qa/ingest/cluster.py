@@ -23,8 +23,7 @@ import numpy as np
 
 from qa import config
 from qa.model.embedder import ONNX_FILES, Embedder, SentenceTransformerEmbedder, fingerprint
-from qa.errors import QAError, UsageError
-from qa.errors import ClusterError  # noqa: F401 - defined with the other errors
+from qa.errors import ClusterError, QAError, UsageError
 
 
 #: The address schemes of Dask's comms that reach another machine (ucx needs ucx-py; inproc is in-process).
@@ -148,8 +147,7 @@ class ClusterEmbedder:
             from distributed import Client
         except ImportError:
             raise UsageError("--cluster needs Dask: pip install 'qa[cluster]' (here and on every worker).") from None
-        # Dask's Client waits without end on a listener that accepts and never answers, and a Client that
-        # failed to start blocks 20 s at exit: it is made only once a scheduler has answered.
+        # Made once a scheduler answered: a Client waits forever on a mute listener, and a failed one blocks exit 20 s.
         reach(address)
         try:
             self._client = Client(address, timeout=config.CLUSTER_CONNECT_SECONDS, set_as_default=False)
@@ -157,11 +155,9 @@ class ClusterEmbedder:
             raise ClusterError(f"Cannot reach the Dask scheduler at {address} ({_first_line(error)}). "
                                "Start one with: dask scheduler (and workers with: dask worker ADDRESS)") from None
         weakref.finalize(self, self._client.close)
-        try:
+        try:   # closed now if refused: a held traceback would keep the client reconnecting from its own thread
             self._start(model, address, onnx_folder, texts_per_task)
         except BaseException:
-            # Closed now, not when the half-made object is collected: a refused build's traceback keeps it
-            # alive, and its client would go on trying to reach a scheduler from a thread of its own.
             self._client.close()
             raise
 
@@ -219,8 +215,7 @@ class ClusterEmbedder:
         return vectors, [span_vectors for r in results for span_vectors in r[1]]
 
     def _chunks(self, items: list[Any]) -> list[list[Any]]:
-        step = self.texts_per_task
-        return [items[i : i + step] for i in range(0, len(items), step)]
+        return [items[i : i + self.texts_per_task] for i in range(0, len(items), self.texts_per_task)]
 
     def _run(self, jobs: list[tuple[list[str], list[list[tuple[int, int]]] | None]], batch_size: int) -> list[Any]:
         """`_encode` over the jobs on the workers, in order; a lost worker's jobs are sent again."""

@@ -48,9 +48,35 @@ from qa.model.export import convert_to_onnx  # noqa: E402
 from qa.model.onnx import OnnxEmbedder  # noqa: E402
 
 
-def variants(base: Path, root: Path) -> dict[str, Path]:
+def calibration_reader(base: Path, texts: list[str]):
+    """The model's inputs for `texts`, one text at a time, as onnxruntime's static quantisation reads them."""
+    from onnxruntime.quantization import CalibrationDataReader
+    from tokenizers import Tokenizer
+
+    config = json.loads((base / "embedder.json").read_text())
+    tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
+    tokenizer.no_padding()
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(tokenizer.encode_batch([t.lower() if config.get("do_lower_case") else t for t in texts]))
+
+        def get_next(self):
+            encoding = next(self.items, None)
+            if encoding is None:
+                return None
+            feeds = {"input_ids": np.asarray([encoding.ids], dtype=np.int64),
+                     "attention_mask": np.ones((1, len(encoding.ids)), dtype=np.int64),
+                     "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64)}
+            return {name: feeds[name] for name in config["input_names"]}
+
+    return Reader()
+
+
+def variants(base: Path, root: Path, calibration: list[str] | None = None) -> dict[str, Path]:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.transformers.optimizer import optimize_model
 
     graph = onnx.load(str(base / "model.onnx"))
@@ -80,6 +106,15 @@ def variants(base: Path, root: Path) -> dict[str, Path]:
                                      ("int8-no-ffn-out", [n for n in every if n not in ffn_out], True)):
         quantize_dynamic(str(base / "model.onnx"), str(made(name)), weight_type=QuantType.QInt8,
                          nodes_to_quantize=nodes, per_channel=per_channel)
+    if calibration:
+        # Static int8: activations' scales fixed beforehand from the corpus's own passages (MinMax), QDQ nodes,
+        # weights per output channel. Only the MatMuls (the embeddings' Gather, LayerNorm and Softmax stay fp32),
+        # or every operator onnxruntime can quantise.
+        for name, op_types, nodes in (("int8-static-matmul", ["MatMul"], every), ("int8-static", None, None),
+                                      ("int8-static-no-ffn-out", ["MatMul"], [n for n in every if n not in ffn_out])):
+            quantize_static(str(base / "model.onnx"), str(made(name)), calibration_reader(base, calibration),
+                            quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8, op_types_to_quantize=op_types, nodes_to_quantize=nodes)
     return folders
 
 
@@ -87,6 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index", type=Path)
     parser.add_argument("--texts", type=int, default=250)
+    parser.add_argument("--static", type=int, default=0, metavar="N",
+                        help="also static int8 (QDQ) calibrated on N other passages of INDEX (every 31st from row 15)")
     args = parser.parse_args()
     folder = Index.open(args.index).stored.folder
     db = sqlite3.connect(f"file:{folder / 'passages.sqlite'}?mode=ro", uri=True)
@@ -94,7 +131,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qa-quantization-") as scratch:
         root = Path(scratch)
         base = convert_to_onnx(model_folder("all-MiniLM-L6-v2"), root / "float32")
-        embedders = {name: OnnxEmbedder(path, threads=2) for name, path in variants(base, root).items()}
+        calibration = [r[0] for r in db.execute("SELECT text FROM passages WHERE row % 31 = 15 LIMIT ?", (args.static,))]
+        embedders = {name: OnnxEmbedder(path, threads=2) for name, path in variants(base, root, calibration).items()}
         reference = embedders["float32"].encode(texts)
         times: dict[str, list[float]] = {name: [] for name in embedders}
         for round_ in range(3):
