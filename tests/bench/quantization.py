@@ -12,6 +12,9 @@ batching (32 texts, 4,096 tokens). Variants:
   int8-ffn         dynamic int8 of the feed-forward MatMuls only, per tensor
   int8-no-ffn-out  per channel, all but the feed-forward output projection (whose inputs, after GELU, carry
                    the outliers that cost the most)
+  int8-static-*    with --static N: static int8, QDQ nodes, weights per channel, activations' ranges calibrated
+                   (MinMax) on N other passages of INDEX: every MatMul (-matmul), every operator onnxruntime can
+                   quantise (int8-static), or all MatMuls but the feed-forward output projection (-no-ffn-out)
 
 Measured 2026-12-05 15:47 on the whole Python docs index, 250 passages (load about 1.5):
 
@@ -22,6 +25,19 @@ Measured 2026-12-05 15:47 on the whole Python docs index, 250 passages (load abo
 | int8-channel | 0.993 / 0.979 | 1.37x |
 | int8-ffn | 0.943 / 0.894 | 1.17x |
 | int8-no-ffn-out | 0.996 / 0.991 | 1.16x |
+
+With `--static 100`, 2026-12-05 17:49 (250 passages, load about 1; the dynamic rows of that run within 0.03x
+and 0.001 of those above):
+
+| variant | cosine to float32, mean / min | speed |
+|---|---|---|
+| int8-channel (dynamic, the option) | 0.993 / 0.979 | 1.40x |
+| int8-static-matmul | 0.939 / 0.895 | 1.30x |
+| int8-static | 0.785 / 0.257 | 1.14x |
+| int8-static-no-ffn-out | 0.994 / 0.989 | 1.15x |
+
+Static int8 loses to dynamic per channel on both counts (the one as close to float32 is slower), so it was not
+taken further (no index built with it).
 
 An earlier run of 1,200 passages: fused 0.95x, int8 1.41x, int8-channel 1.42x (cosine 0.993 / 0.984 on
 250 of them), int8-ffn 1.28x. Retrieval with int8-channel is in the README ("Ingest and reduced precision").
