@@ -120,6 +120,33 @@ def test_names_written_as_code_pairs_and_the_file_name(fake_index: Index):
     assert not matrix[:, FEATURES.index("names")].any() and not matrix[:, FEATURES.index("names_bm25")].any()
 
 
+def test_feedback_favours_a_passage_like_the_ones_dense_search_is_surest_of():
+    """Two candidates equally close to the question: the one that says it as the dense top 3 passages do (the
+    page's words, where a paraphrase uses its own) gets the higher feedback value, and ranks first on it."""
+    texts = ["sorted copy", "sort in place", "list sorting", "near the top ones", "away from them"]
+    e = np.eye(4, dtype=np.float32)
+    question = (e[0] + e[1]) / np.sqrt(2)
+    top = [(e[0] * 0.9 + e[2] * 0.436), (e[0] * 0.9 + e[2] * 0.436), (e[0] * 0.95 + e[3] * 0.312)]
+    near, away = e[0] * 0.5 + e[1] * 0.5 + e[2] * 0.7071, e[0] * 0.5 + e[1] * 0.5 - e[2] * 0.7071
+
+    class Rows:
+        bm25 = BM25.build(texts)
+        vectors = np.vstack([*top, near, away]).astype(np.float32)
+        sentence_vectors = None
+
+        def passages(self, rows):
+            return [Passage(f"f{r}.txt", 0, len(texts[r]), 1, 1, texts[r]) for r in rows]
+
+    rows = Rows()
+    dense = [(r, float(rows.vectors[r] @ question)) for r in (0, 1, 2, 3, 4)]
+    assert dense[3][1] == pytest.approx(dense[4][1])   # the question cannot tell the two apart
+    found, matrix = features(Query.of("how do I sort"), question, dense, [], rows)
+    feedback = matrix[:, FEATURES.index("feedback")]
+    assert feedback[found.index(3)] > feedback[found.index(4)] + 0.1
+    order = [row for row, _ in only("feedback").rank(Query.of("how do I sort"), question, dense, [], rows).order]
+    assert order.index(3) < order.index(4)
+
+
 def test_each_hit_says_what_each_feature_added(fake_index: Index):
     learned = Index(fake_index.stored, search=replace(SearchSettings(), fusion="learned"))
     hits = learned.search("panda cubs born", k=3, mode="hybrid")
