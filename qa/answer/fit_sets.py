@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 #: issue 25's second round, so validation since. seeds-6/pydoc-6 (124 questions written on 2026-12-04,
 #: committed 215f426 and a6fd768): read once at 74d7690, validation since. seeds-7/pydoc-7 (124 questions
 #: written from the documents alone on 2026-12-05 by a helper who never ran qa, committed a19bde1): read once
-#: at cba8661, validation since. seeds-8/pydoc-8 (124 more, written the same way, committed b605cc3): the
-#: held-out sets (`verdict_report.py --held-out`), read once per release.
+#: at cba8661, validation since. seeds-8/pydoc-8 (124 more, written the same way, committed b605cc3): read
+#: once at d180b55; ROLES still names them held-out (`verdict_report.py --held-out` repeats that report) until
+#: newer sets take their place, but they are validation sets.
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
          "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "validation", "pydoc-6": "validation",
