@@ -15,7 +15,8 @@ import numpy as np
 from qa import config
 from qa.answer.answer_type import holds, holds_unit
 from qa.answer.marking import passage_sentences
-from qa.answer.terms import Term, best_possible_bm25, has_cjk, question_terms, spelled_acronyms, word_forms
+from qa.answer.terms import (ACRONYM_PREFIX, Term, best_possible_bm25, has_cjk, question_terms, spelled_acronyms,
+                             word_forms)
 from qa.ingest.split import Passage
 from qa.query import Query
 from qa.search.bm25 import passage_terms, tokenize
@@ -90,7 +91,8 @@ def gather(query: Query, vector: np.ndarray | None, candidates: Candidates, stor
     texts["names_unknown"] = (f"{_listed(unknown, 'and')} never occur{'s' if len(unknown) == 1 else ''} in these "
                               "documents" if unknown else "the documents mention every name and number of the question"
                               if names else "the question names no name or number")
-    around = _nearby_terms(rows, passages, stored) if names else []
+    acronyms = any(form.startswith(ACRONYM_PREFIX) for t in names for form in t.forms)
+    around = _nearby_terms(rows, passages, stored, acronyms) if names else []
     lost_names = min(([t for t in names if not t.forms & found] for found in around),
                      key=lambda lost: sum(t.rarity for t in lost), default=names)
     names_weight = max(sum(t.rarity for t in names), NAMES_WEIGHT_FLOOR)
@@ -205,13 +207,15 @@ def _answer_near_subject(kind: str | None, query: Query, sentences: list[tuple[s
     return best, f"the sentences that hold {article} {kind} mention at most {best:.0%} of the question's words"
 
 
-def _nearby_terms(rows: list[int], passages: list[Passage], stored: StoredIndex) -> list[set[str]]:
+def _nearby_terms(rows: list[int], passages: list[Passage], stored: StoredIndex, acronyms: bool) -> list[set[str]]:
     """For each evidence passage, the terms of it and of its NEARBY_PASSAGES neighbours on each side in
-    its file: a name and a number in one paragraph may fall into two neighbouring passages."""
+    its file: a name and a number in one paragraph may fall into two neighbouring passages. With `acronyms`
+    (the question names one), also the acronyms its capitalised runs spell."""
     wanted = sorted({n for r in rows for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1) if 0 <= n < stored.size})
     found = dict(zip(wanted, stored.passages(wanted)))
-    # With the acronyms its capitalised runs spell: "LAC" is found where "Latin American and Caribbean" is.
-    terms = {row: set(passage_terms(p.text, stored.bm25.scheme)) | spelled_acronyms(p.text) for row, p in found.items()}
+    # "LAC" is found where "Latin American and Caribbean" is.
+    terms = {row: set(passage_terms(p.text, stored.bm25.scheme)) | (spelled_acronyms(p.text) if acronyms else set())
+             for row, p in found.items()}
     return [set().union(*(terms[n] for n in range(r - NEARBY_PASSAGES, r + NEARBY_PASSAGES + 1)
                            if n in found and found[n].file == p.file)) for r, p in zip(rows, passages)]
 

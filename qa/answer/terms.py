@@ -88,8 +88,8 @@ _COMMON_ACRONYMS = frozenset("ui uis gui guis api apis cli os id ids ide cpu cpu
 _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 #: A run of capitalised words, with the short words names keep inside ("Latin American and Caribbean", "Bank of
 #: China"): the initials of such a run (or of part of it) spell the acronym a question may use for it.
-_CAPITALISED_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:and|of|the|for|&)\s+)*[A-Z][\w'’-]*)+")
-_CONNECTORS = frozenset({"and", "of", "the", "for", "&"})
+_CONNECTORS = ("and", "of", "the", "for", "&")
+_CAPITALISED_RUN = re.compile(rf"[A-Z][\w'’-]*(?:\s+(?:(?:{'|'.join(_CONNECTORS)})\s+)*[A-Z][\w'’-]*)+")
 ACRONYM_PREFIX = "acronym:"
 
 

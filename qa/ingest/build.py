@@ -310,7 +310,7 @@ class Build:
         known = stored.known({job.key for job in jobs}) if stored else {}
         known.update(embedding.load_checkpoint(scratch))
 
-        remote: list[ClusterEmbedder] = []   # a cluster's client, closed when the embedding ends (it has a thread of its own)
+        remote: list[ClusterEmbedder] = []   # closed when the embedding ends: a client has a thread of its own
 
         def make_embedder() -> Embedder:
             # The one place a build's embedder is made.
