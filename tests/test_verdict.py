@@ -12,7 +12,7 @@ import pytest
 from qa import Index, QAError
 from qa.evaluate import normalise
 from qa.answer.answer_type import asked_type, asked_unit, holds, holds_unit
-from qa.answer.verdict import WEIGHTS_FILE, load_weights
+from qa.answer.verdict import WEIGHTS_FILE, load_gates, load_weights
 from tests.conftest import REPO, run_qa
 
 TOWN = {
@@ -200,15 +200,57 @@ def test_a_near_miss_and_an_off_topic_question_are_not_answered_but_the_real_one
 @pytest.mark.parametrize("question", ["How do I replace the battery in my laptop?", "How do I open a bank account?"])
 def test_the_off_topic_guard_a_question_about_as_far_from_every_passage(town, question):
     """A question sharing a word but no subject with the documents ("replaced" the parapet, "open" to
-    walkers) is far from every passage: flagged, and the reason given first is how far (not the lack of a
-    name or a number it never asked for, which now weighs nothing either way)."""
+    walkers) is far from every passage: flagged by the subject gate, and the reason given first is how far
+    (not the lack of a name or a number it never asked for, which now weighs nothing either way)."""
     answer = town.answer(question)
     assert answer.answered is False
-    assert answer.verdict.top_reason.signal in ("sentence_similarity", "passage_standout")
-    assert answer.verdict.top_reason.text.startswith(("the best sentence has similarity 0.",
-                                                      "the best passage's similarity stands 0."))
+    assert answer.verdict.top_reason.signal == "off_subject"
+    assert answer.verdict.top_reason.text.startswith((
+        "the question is far from what these documents are about (the best passage has similarity 0.",
+        "the question is far from what these documents are about (the best passage's similarity stands 0."))
     neutral = {r.signal: r.effect for r in answer.verdict.reasons}
     assert neutral["names_missing"] == neutral["answer_type_missing"] == neutral["answer_near_subject"] == 0.0
+
+
+OFF_TOPIC_THE_FIRST_MODEL_ANSWERS = ["Which vitamin does sunlight help the body make?",
+                                     "What food goes well with a glass of port wine?",
+                                     "How do I clean antique china plates without damaging the glaze?"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+@pytest.mark.parametrize("question", OFF_TOPIC_THE_FIRST_MODEL_ANSWERS)
+def test_the_subject_gate_flags_what_the_first_model_lets_through(index, question, mode):
+    """Validation off-topic questions (seeds-6, seeds-7) that the first model answers, its threshold being
+    low enough for answerable questions worded unlike the news articles: the subject gate flags them, says
+    so first, and caps the confidence at its own."""
+    answer = index.answer(question, k=3, mode=mode)
+    features = dict(answer.verdict.features)
+    first = load_weights()[mode]
+    assert first.probability(features) >= first.threshold     # the first model alone would answer
+    assert answer.answered is False
+    assert answer.verdict.top_reason.signal == "off_subject"
+    assert answer.verdict.top_reason.text.startswith("the question is far from what these documents are about (")
+    assert answer.answer_confidence <= load_gates()[mode].threshold
+
+
+def test_the_subject_gate_fit_refuses_a_signal_against_its_meaning_and_keeps_its_false_alarm_share():
+    from qa.answer.fit_gate import GATE_FEATURES, GATE_MAX_FALSE_ALARMS, fit_gate
+
+    rng = __import__("numpy").random.default_rng(1)
+    names = GATE_FEATURES["bm25"]
+    kinds = ["answerable"] * 300 + ["off-topic"] * 100 + ["near-topic"] * 50
+    rows = [{names[0]: rng.normal(0.8 if kind == "answerable" else 0.3, 0.2), names[1]: rng.normal(0.5, 0.2)}
+            for kind in kinds]
+    for row, kind in zip(rows, kinds):   # the second signal higher for on-subject questions, as it should be
+        row[names[1]] += 0.3 if kind == "answerable" else 0.0
+    model, summary = fit_gate("bm25", rows, kinds)
+    assert summary["questions"] == 400          # near-topic questions are the first model's work
+    flagged, answerable = map(int, str(summary["cross_validated_flagged"]["answerable"]).split("/"))
+    assert flagged <= GATE_MAX_FALSE_ALARMS * answerable
+    for row, kind in zip(rows, kinds):   # now the second signal is lower for on-subject questions
+        row[names[1]] -= 0.6 if kind == "answerable" else 0.0
+    with pytest.raises(ValueError, match=f"weighs {names[1]} against its meaning"):
+        fit_gate("bm25", rows, kinds)
 
 
 # --- independent of -k ----------------------------------------------------------------
@@ -291,13 +333,18 @@ def test_the_weights_are_plain_json_read_without_pickle(monkeypatch):
     assert weights["bm25"].features == tuple(data["models"]["bm25"]["features"])
 
 
-@pytest.mark.parametrize("damage", ['{"format": 1, "models": {}}', "not json", '{"format": 99}',
-                                    '{"format": 1, "models": {"hybrid": {"features": ["os.system"]}}}'])
+@pytest.mark.parametrize("damage", ['{"format": 2, "models": {}}', "not json", '{"format": 99}', "NO_GATES",
+                                    '{"format": 2, "models": {"hybrid": {"features": ["os.system"]}}}'])
 def test_damaged_weights_are_refused_with_a_hint(tmp_path: Path, damage):
     path = tmp_path / "verdict.json"
+    if damage == "NO_GATES":   # the first model's weights whole, the subject gates missing
+        data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+        damage = json.dumps({key: value for key, value in data.items() if key != "gates"})
     path.write_text(damage, encoding="utf-8")
     with pytest.raises(QAError, match="python -m qa.answer.fit"):
         load_weights(path)
+    with pytest.raises(QAError, match="python -m qa.answer.fit"):
+        load_gates(path)
 
 
 # --- what the user sees ---------------------------------------------------------------
@@ -378,8 +425,9 @@ def flagged_share(index: Index, questions: list[dict], kind: str, mode: str = "h
 
 
 # Floors at the levels measured by tests/bench/verdict_report.py (README "How good is it?") on the
-# validation sets seeds-2/pydoc-2 and seeds-3/pydoc-3 (never fitted on, but read to choose issue 25's changes): a change that makes the verdict
-# worse on questions nobody tuned it on fails here.
+# validation sets seeds-2/pydoc-2 and seeds-3/pydoc-3 (read to choose issue 25's changes; the first model was never
+# fitted on them, the subject gate of qa/answer/fit_gate.py is since 2026-12-05): a change that makes the verdict
+# worse on these questions fails here.
 def test_held_out_seeds_quality(index):
     questions = held_out("seeds")
     assert flagged_share(index, questions, "off-topic") == 1.0      # measured 13/13 (the target)

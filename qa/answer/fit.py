@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa import config
+from qa.answer.fit_gate import GATE_MAX_FALSE_ALARMS, fit_gate
 from qa.answer.fit_sets import OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Item, answer_all, load, right
+from qa.answer.logistic import FOLDS, L2, balanced, cross_validated, fit_logistic, platt, sigmoid
 from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
 from qa.errors import QAError
 from qa.evaluate import calibration
@@ -77,65 +79,7 @@ FEATURES = {
 #: The value of a signal that says nothing either way: the question asks for no kind of answer, names nothing.
 NEUTRAL = {"answer_type_missing": 0.0, "answer_unit_missing": 0.0, "answer_near_subject": 1.0, "names_unknown": 0.0,
            "names_missing": 0.0}
-L2 = 1.0                 # penalty on the standardised weights
 MAX_FALSE_ALARMS = 0.02  # share of answerable fit questions the threshold may flag (cross-validated)
-FOLDS = 5
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
-    """Weights and bias of a logistic regression by Newton's method (bias not penalised)."""
-    n, d = x.shape
-    design = np.hstack([x, np.ones((n, 1))])
-    beta = np.zeros(d + 1)
-    penalty = np.diag([l2] * d + [0.0])
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-np.clip(design @ beta, -50, 50)))
-        gradient = design.T @ (weight * (p - y)) + penalty @ beta
-        hessian = design.T @ (design * (weight * p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(d + 1)
-        step = np.linalg.solve(hessian, gradient)
-        beta -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return beta[:d], float(beta[d])
-
-
-def balanced(y: np.ndarray) -> np.ndarray:
-    """Sample weights that give both classes the same total weight."""
-    positives = max(y.sum(), 1)
-    negatives = max(len(y) - y.sum(), 1)
-    return np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * negatives))
-
-
-def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row's log-odds from a model fitted without its fold (folds stratified, fixed seed)."""
-    rng = np.random.default_rng(0)
-    fold = np.empty(len(y), dtype=int)
-    for label in (0, 1):
-        rows = rng.permutation(np.flatnonzero(y == label))
-        fold[rows] = np.arange(len(rows)) % FOLDS
-    log_odds = np.empty(len(y))
-    for f in range(FOLDS):
-        train, test = fold != f, fold == f
-        mean, scale = x[train].mean(0), x[train].std(0) + 1e-6
-        w, b = fit_logistic((x[train] - mean) / scale, y[train], balanced(y[train]))
-        log_odds[test] = ((x[test] - mean) / scale) @ w + b
-    return log_odds
-
-
-def sigmoid(z: np.ndarray | float) -> np.ndarray:
-    """The logistic function, clipped so it never overflows."""
-    return np.asarray(1 / (1 + np.exp(-np.clip(z, -50, 50))))
-
-
-def platt(log_odds: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Slope and intercept that turn a model's log-odds into calibrated ones: a logistic fit of the labels
-    on them, unweighted and unpenalised (Platt scaling). The slope must be positive, so that the order of
-    the questions, and with it every decision, stays the same."""
-    slope, b = fit_logistic(log_odds[:, None], y, np.ones(len(y)), 0.0)
-    a = float(slope[0])
-    if a <= 0:
-        raise ValueError(f"recalibration would reverse the model's order (slope {a:.3f}); refusing to write")
-    return float(a), b
 
 
 def calibration_table(probability: np.ndarray, y: np.ndarray) -> list[str]:
@@ -205,11 +149,16 @@ def open_indexes(seeds: Path, pydoc: Path) -> dict[str, Index]:
     return {"seeds": Index.open(seeds), "pydoc": Index.open(pydoc)}
 
 
+def counts(items: dict[str, list[Item]]) -> dict[str, dict[str, int]]:
+    """How many questions of each kind, per corpus."""
+    return {corpus: {kind: sum(1 for i in its if i.kind == kind) for kind in ("answerable", "near-topic", "off-topic")}
+            for corpus, its in items.items()}
+
+
 def weights_document(models: dict[str, dict[str, object]], summary: dict[str, dict[str, object]],
-                     items: dict[str, list[Item]]) -> dict[str, object]:
-    """verdict.json: the weight sets, and what they were fitted on."""
-    counts = {corpus: {kind: sum(1 for i in its if i.kind == kind) for kind in ("answerable", "near-topic", "off-topic")}
-              for corpus, its in items.items()}
+                     items: dict[str, list[Item]], gates: dict[str, dict[str, object]],
+                     gate_summary: dict[str, object]) -> dict[str, object]:
+    """verdict.json: the weight sets and the gates, and what they were fitted on."""
     return {
         "format": WEIGHTS_FORMAT,
         "about": "Logistic weights of the verdict (qa/answer/verdict.py), one set per search mode: "
@@ -223,7 +172,7 @@ def weights_document(models: dict[str, dict[str, object]], summary: dict[str, di
                       and (p in OLDER_SEEDS_SETS or '"split": "fit"' in p.read_text(encoding="utf-8"))],
             "corpora": {"seeds": "seeds/ (5 news articles)",
                         "pydoc": "Python 3.11 docs: tutorial/ and 40 library pages (tests/bench/pydoc_corpus.py)"},
-            "questions": counts,
+            "questions": counts(items),
             "regularisation": f"L2 {L2} on standardised weights; classes weighted equally",
             "threshold": f"highest that flags at most {MAX_FALSE_ALARMS:.0%} of answerable fit questions "
                          f"({FOLDS}-fold cross-validated), at most 0.5 before recalibration",
@@ -233,7 +182,29 @@ def weights_document(models: dict[str, dict[str, object]], summary: dict[str, di
             "date": time.strftime("%Y-%m-%d"),
         },
         "models": models,
+        "gates_fitted_on": gate_summary,
+        "gates": gates,
     }
+
+
+def fit_gates(indexes: dict[str, Index]) -> tuple[dict[str, dict[str, object]], dict[str, object]]:
+    """The subject gate of every search mode (qa/answer/fit_gate.py), fitted on the fit and validation splits."""
+    items = {corpus: load(corpus, "fit") + load(corpus, "validation") for corpus in indexes}
+    gates: dict[str, dict[str, object]] = {}
+    summary: dict[str, object] = {"label": "1 when the question is answerable, 0 when off-topic (near-topic left out)",
+                                  "split": "fit and validation (the held-out split is never read)",
+                                  "questions": counts(items),
+                                  "threshold": f"highest that flags at most {GATE_MAX_FALSE_ALARMS:.0%} of answerable "
+                                               f"questions ({FOLDS}-fold cross-validated)"}
+    for mode in config.MODES:
+        rows, kinds = [], []
+        for corpus, index in indexes.items():
+            for item, answer in zip(items[corpus], answer_all(index, items[corpus], mode)):
+                assert answer.verdict is not None     # answers are judged
+                rows.append(dict(answer.verdict.features))
+                kinds.append(item.kind)
+        gates[mode], summary[mode] = fit_gate(mode, rows, kinds)
+    return gates, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         summary: dict[str, dict[str, object]] = {}
         for mode in config.MODES:
             models[mode], summary[mode] = fit_mode(mode, indexes, items)
+        gates, gate_summary = fit_gates(indexes)
     except (QAError, ValueError) as error:
         print(f"qa.answer.fit: {error}", file=sys.stderr)
         return 1
-    args.out.write_text(json.dumps(weights_document(models, summary, items), indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(weights_document(models, summary, items, gates, gate_summary), indent=1) + "\n", encoding="utf-8")
     load_weights.cache_clear()
     load_weights(args.out)   # refuse to finish with a file the verdict cannot read
     print(f"wrote {args.out}")

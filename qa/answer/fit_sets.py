@@ -32,18 +32,21 @@ REPO = Path(__file__).resolve().parents[2]
 #: committed 215f426 and a6fd768): read once at 74d7690, validation since. seeds-7/pydoc-7 (124 questions
 #: written from the documents alone on 2026-12-05 by a helper who never ran qa, committed a19bde1): read once
 #: at cba8661, validation since. seeds-8/pydoc-8 (124 more, written the same way, committed b605cc3): read
-#: once at d180b55; ROLES still names them held-out (`verdict_report.py --held-out` repeats that report) until
-#: newer sets take their place, but they are validation sets.
+#: once at d180b55, validation since; with every validation set, the subject gate is fitted on them
+#: (qa/answer/fit_gate.py). seeds-9 (committed 0bac68d) and pydoc-9 (over the whole Python docs), written the
+#: same way on 2026-12-05, are the held-out sets: nothing fits or chooses on them.
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
          "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "validation", "pydoc-6": "validation",
-         "seeds-7": "validation", "pydoc-7": "validation", "seeds-8": "held-out", "pydoc-8": "held-out"}
+         "seeds-7": "validation", "pydoc-7": "validation", "seeds-8": "validation", "pydoc-8": "validation",
+         "seeds-9": "held-out", "pydoc-9": "held-out"}
 #: Sets written over the whole Python docs (tests/bench/.cache/python-doc-txt), not over the subset the other
 #: pydoc sets and the fit use: 31 of pydoc-6's 32 answers are in pages the subset does not have, so it is
 #: read only against an index of the whole docs (`verdict_report.py --whole-docs-index DIR`), never the subset.
-WHOLE_DOCS = frozenset({"pydoc-6"})
-SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8")]
-PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8")]
+WHOLE_DOCS = frozenset({"pydoc-6", "pydoc-9"})
+SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9")]
+PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl"
+              for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9")]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
 #: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")

@@ -15,11 +15,14 @@ signals that each catch a different near miss:
 The signals are gathered by qa/answer/evidence.py (the question's words and their rarity: terms.py); a
 logistic model over them (qa/answer/weights.py: one weight set per search mode, plain JSON written by the
 fitting script) turns them, here, into `answer_confidence`, the estimated chance that the top passages
-answer the question, and the decision with its reasons.
+answer the question, and the decision with its reasons. A second, smaller model per mode, the subject gate
+(qa/answer/fit_gate.py), reads only how far the question is from the whole corpus: below its threshold the
+question is off the documents' subject, and not answered whatever the first model says.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +30,7 @@ import numpy as np
 
 from qa.answer.evidence import Candidates, Evidence, gather
 # WEIGHTS_FILE and WEIGHTS_FORMAT re-exported: the CLI's render and the fitting script read them here
-from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_weights  # noqa: F401
+from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_gates, load_weights  # noqa: F401
 from qa.query import Query
 from qa.search.hits import Answer
 
@@ -67,8 +70,8 @@ class Verdict:
 # --- deciding -------------------------------------------------------------------------
 
 
-def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
-    """The verdict for gathered evidence under one weight set."""
+def decide(evidence: Evidence, weights: WeightSet, model: str, gate: WeightSet | None = None) -> Verdict:
+    """The verdict for gathered evidence under one weight set and, if given, its subject gate."""
     confidence = weights.probability(evidence.features)
     answered = confidence >= weights.threshold
     effects = weights.effects(evidence.features)
@@ -76,6 +79,19 @@ def decide(evidence: Evidence, weights: WeightSet, model: str) -> Verdict:
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
     reasons.sort(key=lambda r: -r.effect if answered else r.effect)
+    on_subject = gate.probability(evidence.features) if gate is not None else 1.0
+    if gate is not None and on_subject < gate.threshold:
+        # Off the documents' subject: the gate's reason first, told by the signal that weighed most against it.
+        gate_effects = gate.effects(evidence.features)
+        worst = min(gate.features, key=lambda name: gate_effects[name])
+        below = math.log(on_subject / (1 - on_subject)) - math.log(gate.threshold / (1 - gate.threshold))
+        off = Reason("off_subject", round(on_subject, 4),
+                     f"the question is far from what these documents are about ({evidence.texts[worst]})",
+                     round(below, 4))
+        reasons.sort(key=lambda r: r.effect)
+        # The chance the passages answer a question off their subject is no more than the gate gives it.
+        return Verdict(False, min(confidence, on_subject), (off, *reasons), evidence.similarity, model,
+                       tuple(sorted(evidence.features.items())))
     return Verdict(answered, confidence, tuple(reasons), evidence.similarity, model,
                    tuple(sorted(evidence.features.items())))
 
@@ -95,7 +111,7 @@ def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates,
         absent = Reason("terms_in_corpus", 0.0, evidence.texts["terms_in_corpus"], 0.0)
         return Verdict(False, 0.0, (absent,), evidence.similarity, model,
                        tuple(sorted(evidence.features.items())))
-    return decide(evidence, weights, model)
+    return decide(evidence, weights, model, load_gates()[model])
 
 
 def no_words(question: str, mode: str) -> Answer:

@@ -2,7 +2,9 @@
 
 `qa/answer/verdict.json` (written by `python -m qa.answer.fit`; never unpickled) holds, for hybrid, dense
 and bm25, the weights that turn the signals' values into `answer_confidence`, and the threshold above
-which a question counts as answered.
+which a question counts as answered; and each mode's subject gate (qa/answer/fit_gate.py): the weights
+that tell a question on the documents' subject from an off-topic one, and the threshold below which the
+question is off-topic whatever the first model says.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from qa.errors import QAError
 
 #: The weights, written by `python -m qa.answer.fit`.
 WEIGHTS_FILE = Path(__file__).with_name("verdict.json")
-WEIGHTS_FORMAT = 1
+WEIGHTS_FORMAT = 2
 
 SIGNALS: dict[str, str] = {
     "sentence_similarity": "similarity of the best sentence to the question",
@@ -85,15 +87,27 @@ def _weight_set(data: Any) -> WeightSet:   # data: parsed JSON, whatever the fil
     return WeightSet(tuple(names), mean, scale, weights, float(data["bias"]), float(data["threshold"]))
 
 
-@lru_cache(maxsize=4)
-def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
-    """The weight sets by mode, read from plain JSON (never unpickled)."""
+def _read(path: Path) -> tuple[dict[str, WeightSet], dict[str, WeightSet]]:
+    """The weight sets and the subject gates by mode, read from plain JSON (never unpickled). Raises QAError."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != WEIGHTS_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {WEIGHTS_FORMAT}")
         models = {mode: _weight_set(data["models"][mode]) for mode in config.MODES}
+        gates = {mode: _weight_set(data["gates"][mode]) for mode in config.MODES}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise QAError(f"The verdict weights {path} cannot be read ({error}). Reinstall qa, or refit them with: "
                       "python -m qa.answer.fit") from None
-    return models
+    return models, gates
+
+
+@lru_cache(maxsize=4)
+def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
+    """The weight sets by mode."""
+    return _read(path)[0]
+
+
+@lru_cache(maxsize=4)
+def load_gates(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
+    """The subject gates by mode."""
+    return _read(path)[1]
