@@ -12,6 +12,8 @@ tests/bench/qa_cmd.py (its defaults):
   seeds         seeds/, questions tests/seeds-validation.jsonl (validation, likewise)
   linux-doc-sample  663 pages of the Linux kernel docs (every page the kernel question sets cite, and a
                 seeded draw of others: corpora.linux_doc_sample), questions tests/bench/questions/kernel-heldout.jsonl
+  linux-doc-sample-2  the same sample, questions tests/bench/questions/kernel-heldout-2.jsonl (60 questions written
+                from the pages alone on 2026-12-05, committed in 87a1b11 before anything read them)
 
 and prints, per corpus, the harness's table, R@5 by kind of question, and qa's build time against
 LangChain's. `--write` also replaces the block between PEERS_BEGIN and PEERS_END in README.md.
@@ -49,6 +51,8 @@ def runs() -> dict[str, tuple[Path, Path]]:
         "seeds": (REPO / "seeds", REPO / "tests" / "seeds-validation.jsonl"),
         "linux-doc-sample": (linux_doc_sample(CACHE, [QUESTIONS / "kernel-fit.jsonl", QUESTIONS / "kernel-heldout.jsonl"]),
                              QUESTIONS / "kernel-heldout.jsonl"),
+        "linux-doc-sample-2": (linux_doc_sample(CACHE, [QUESTIONS / "kernel-fit.jsonl", QUESTIONS / "kernel-heldout.jsonl"]),
+                               QUESTIONS / "kernel-heldout-2.jsonl"),
     }
 
 
