@@ -540,6 +540,22 @@ def test_a_chinese_question_is_judged_by_the_character_pairs_bm25_searches(tmp_p
     assert "“长颈”" in answer.verdict.top_reason.text
 
 
+def test_a_few_stray_cjk_characters_are_no_text_a_chinese_question_is_judged_by(tmp_path, fake_model):
+    """The Python docs use two CJK pairs (a Japanese name given as an example): a Chinese question with a
+    command in it (pydoc-9 vp9-10, "用 2to3 -w 改写源文件时...") had every pair counted as a word the documents
+    never use, and was flagged off the documents' subject. Documents with so few CJK terms hold no text in
+    the language: the question is judged by the words they can hold."""
+    from qa.answer.terms import CJK_TEXT_TERMS
+
+    stray = "Names\n\nA name may be given in any script, as in the example 景太郎 below.\n"
+    docs = _build(tmp_path, fake_model, {**TOWN, "names.txt": stray,
+                                         "tool.txt": "The fixer tool\n\nRun fixer -w to write the changes back.\n"})
+    assert sum(1 for t in docs.stored.bm25.vocabulary if "\u4e00" <= t[0] <= "\u9fff") < CJK_TEXT_TERMS
+    for mode in ("hybrid", "bm25"):
+        found = signals(docs, "用 fixer 改写源文件时怎样写回？", mode)
+        assert found["terms_in_corpus"] == 1.0, found
+
+
 def test_a_question_in_a_script_the_documents_do_not_use_says_so(town):
     """A Chinese question over English documents: no word of it can occur in them. The reason says that in
     one line, instead of the whole question repeated once per character pair ("“米尔布鲁克...”, “米尔布鲁克...”,
@@ -587,6 +603,10 @@ def test_an_acronym_is_found_where_a_passage_spells_it_out(tmp_path, fake_model)
 
     assert acronym_forms("LAC") <= spelled_acronyms("Together, the Latin American and Caribbean countries can grow.")
     assert acronym_forms("ICTs") <= spelled_acronyms("Information and Communication Technologies help.")
+    # a possessive is the acronym (seeds-9 vs9-08: "no best passage mentions “CAICT's”")
+    assert acronym_forms("CAICT's") == acronym_forms("CAICT’s") == acronym_forms("CAICT") != frozenset()
+    assert acronym_forms("CAICT") <= spelled_acronyms("Yu Xiaohui, president of the Chinese Academy of Information and "
+                                                      "Communication Technology, spoke.")
     assert not acronym_forms("LAC") & spelled_acronyms("Latin music and Caribbean food.")
     trade = _build(tmp_path, fake_model, {**TOWN,
         "lac.txt": "Green trade\n\nThe LAC region is far away.\n\n" + "Nothing here. " * 600 + "\n\nBy working with "

@@ -33,20 +33,22 @@ REPO = Path(__file__).resolve().parents[2]
 #: written from the documents alone on 2026-12-05 by a helper who never ran qa, committed a19bde1): read once
 #: at cba8661, validation since. seeds-8/pydoc-8 (124 more, written the same way, committed b605cc3): read
 #: once at d180b55, validation since; with every validation set, the subject gate is fitted on them
-#: (qa/answer/fit_gate.py). seeds-9 (committed 0bac68d) and pydoc-9 (over the whole Python docs), written the
-#: same way on 2026-12-05, are the held-out sets: nothing fits or chooses on them.
+#: (qa/answer/fit_gate.py). seeds-9 (committed 0bac68d) and pydoc-9 (over the whole Python docs, c81e1f2),
+#: written the same way on 2026-12-05: read once at c54bd73, validation since. seeds-10/pydoc-10 (pydoc-10 over
+#: the whole docs) are the held-out sets: nothing fits or chooses on them.
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
          "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "validation", "pydoc-6": "validation",
          "seeds-7": "validation", "pydoc-7": "validation", "seeds-8": "validation", "pydoc-8": "validation",
-         "seeds-9": "held-out", "pydoc-9": "held-out"}
+         "seeds-9": "validation", "pydoc-9": "validation", "seeds-10": "held-out", "pydoc-10": "held-out"}
 #: Sets written over the whole Python docs (tests/bench/.cache/python-doc-txt), not over the subset the other
 #: pydoc sets and the fit use: 31 of pydoc-6's 32 answers are in pages the subset does not have, so it is
 #: read only against an index of the whole docs (`verdict_report.py --whole-docs-index DIR`), never the subset.
-WHOLE_DOCS = frozenset({"pydoc-6", "pydoc-9"})
-SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl" for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9")]
+WHOLE_DOCS = frozenset({"pydoc-6", "pydoc-9", "pydoc-10"})
+SEEDS_SETS = [REPO / "tests" / "verdict" / f"seeds{n}.jsonl"
+              for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10")]
 PYDOC_SETS = [REPO / "tests" / "verdict" / f"pydoc{n}.jsonl"
-              for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9")]
+              for n in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10")]
 #: Sets used for tuning before the verdict existed: fit only, never reported as held-out.
 #: ../shared beside the repository (or beside the folder of worktrees, /work/wt/NAME -> /work/shared).
 SHARED = next((p / "shared" for p in (REPO.parent, REPO.parents[1]) if (p / "shared").is_dir()), REPO.parent / "shared")

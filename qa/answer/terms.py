@@ -86,6 +86,7 @@ _COMMON_ACRONYMS = frozenset("ui uis gui guis api apis cli os id ids ide cpu cpu
 
 #: An acronym as a question writes it: two to six capitals, perhaps a plural s ("LAC", "ICTs").
 _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+_POSSESSIVE = re.compile(r"['’]s$")
 #: A run of capitalised words, with the short words names keep inside ("Latin American and Caribbean", "Bank of
 #: China"): the initials of such a run (or of part of it) spell the acronym a question may use for it.
 _CONNECTORS = ("and", "of", "the", "for", "&")
@@ -95,6 +96,7 @@ ACRONYM_PREFIX = "acronym:"
 
 def acronym_forms(text: str) -> frozenset[str]:
     """The form an acronym of the question is found by where a document spells it out (`spelled_acronyms`)."""
+    text = _POSSESSIVE.sub("", text)   # "CAICT's" is the CAICT's
     if not _ACRONYM.fullmatch(text):
         return frozenset()
     letters = text[:-1] if text.endswith("s") else text
@@ -122,12 +124,19 @@ _CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\
 _CJK_VOCABULARY: dict[int, tuple[int, bool]] = {}
 
 
+#: Distinct CJK character pairs the documents must use to count as holding text in Chinese or Japanese: the
+#: Python docs use two (a Japanese name given as an example), which is no text a Chinese question can be
+#: answered from; one short paragraph of Chinese has more than this.
+CJK_TEXT_TERMS = 50
+
+
 def has_cjk(bm25: BM25) -> bool:
-    """Whether any BM25 term of the index is CJK (looked through once per index opened)."""
+    """Whether the documents hold text in Chinese or Japanese: CJK_TEXT_TERMS or more CJK terms in the index
+    (counted once per index opened)."""
     key = id(bm25.vocabulary)
     known = _CJK_VOCABULARY.get(key)
     if known is None or known[0] != len(bm25.vocabulary):
-        known = (len(bm25.vocabulary), any(_CJK.search(term) for term in bm25.vocabulary))
+        known = (len(bm25.vocabulary), sum(1 for term in bm25.vocabulary if _CJK.search(term)) >= CJK_TEXT_TERMS)
         _CJK_VOCABULARY[key] = known
     return known[1]
 
