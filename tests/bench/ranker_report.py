@@ -1,8 +1,9 @@
 """Hybrid search with the learned ranker against reciprocal-rank fusion and each side alone, by `qa eval`'s
 own scoring: `python tests/bench/ranker_report.py --index pydoc=DIR --index kernel=DIR --index seeds=DIR`.
 
-By default it reads the validation sets. `--held-out` reads the held-out sets instead (none unread: the next
-set goes in HELD_OUT): once, and say so in tests/bench/questions/README.md. pydoc-heldout-2, kernel-heldout,
+By default it reads the validation sets. `--held-out` reads the held-out sets instead (pydoc-heldout-6 and
+kernel-heldout-2, written on 2026-12-05 and committed in 62dad36 and 87a1b11 before anything read them): once,
+and say so in tests/bench/questions/README.md. pydoc-heldout-2, kernel-heldout,
 tests/seeds-heldout.jsonl (read at 457807f), pydoc-heldout-3 (read at 67925d3), pydoc-heldout-4 (read at
 cba8661) and pydoc-heldout-5 (read at d180b55) are validation sets now.
 Prints, per set, recall@1/@5/@10 and MRR@10 for dense, bm25, hybrid with RRF and hybrid with the ranker,
@@ -29,7 +30,7 @@ VALIDATION = {"pydoc": [QUESTIONS / "pydoc-validation.jsonl", QUESTIONS / "pydoc
               "kernel": [QUESTIONS / "kernel-heldout.jsonl"],
               "seeds": [REPO / "tests" / "seeds-validation.jsonl", REPO / "tests" / "verdict" / "seeds-6.jsonl",
                         REPO / "tests" / "seeds-heldout.jsonl"]}
-HELD_OUT: dict[str, list[Path]] = {"pydoc": []}   # all read: see tests/bench/questions/README.md
+HELD_OUT = {"pydoc": [QUESTIONS / "pydoc-heldout-6.jsonl"], "kernel": [QUESTIONS / "kernel-heldout-2.jsonl"]}
 
 
 def main() -> int:
