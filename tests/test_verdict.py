@@ -607,6 +607,10 @@ def test_an_acronym_is_found_where_a_passage_spells_it_out(tmp_path, fake_model)
     assert acronym_forms("CAICT's") == acronym_forms("CAICT’s") == acronym_forms("CAICT") != frozenset()
     assert acronym_forms("CAICT") <= spelled_acronyms("Yu Xiaohui, president of the Chinese Academy of Information and "
                                                       "Communication Technology, spoke.")
+    # a hyphenated name is its parts, in the question and in the passage (seeds-10 vs10-18, "the China-LAC food
+    # centre", where the article says "the China-Latin America and the Caribbean Sustainable Food Innovation Center")
+    assert acronym_forms("China-LAC", "lac") == acronym_forms("LAC") and not acronym_forms("China-LAC", "china")
+    assert acronym_forms("LAC") <= spelled_acronyms("Moreover, the China-Latin America and the Caribbean Food Center opened.")
     assert not acronym_forms("LAC") & spelled_acronyms("Latin music and Caribbean food.")
     trade = _build(tmp_path, fake_model, {**TOWN,
         "lac.txt": "Green trade\n\nThe LAC region is far away.\n\n" + "Nothing here. " * 600 + "\n\nBy working with "

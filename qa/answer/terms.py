@@ -53,7 +53,7 @@ def question_terms(query: Query, bm25: BM25) -> list[Term]:
             if term in terms or term in STOP_WORDS or (len(term) == 1 and term.isascii() and term.isalpha()):
                 continue   # a lone letter is no subject ("s" of "China's", "I")
             forms = (word_forms(term) | (derived_forms(term) if word.capitalised else frozenset())
-                     | acronym_forms(word.text))
+                     | acronym_forms(word.text, term))
             frequency = 0
             for form in forms:
                 t = bm25.vocabulary.get(form)
@@ -94,13 +94,17 @@ _CAPITALISED_RUN = re.compile(rf"[A-Z][\w'’-]*(?:\s+(?:(?:{'|'.join(_CONNECTOR
 ACRONYM_PREFIX = "acronym:"
 
 
-def acronym_forms(text: str) -> frozenset[str]:
-    """The form an acronym of the question is found by where a document spells it out (`spelled_acronyms`)."""
-    text = _POSSESSIVE.sub("", text)   # "CAICT's" is the CAICT's
-    if not _ACRONYM.fullmatch(text):
-        return frozenset()
-    letters = text[:-1] if text.endswith("s") else text
-    return frozenset({ACRONYM_PREFIX + letters.lower()}) if len(letters) >= 3 else frozenset()
+def acronym_forms(text: str, term: str | None = None) -> frozenset[str]:
+    """The form an acronym of the question is found by where a document spells it out (`spelled_acronyms`).
+    `text` is a word as written; with `term`, only the part of a hyphenated word that is that term counts
+    ("LAC" of "China-LAC" for the term "lac", nothing for "china")."""
+    forms = set()
+    for part in _POSSESSIVE.sub("", text).split("-"):   # "CAICT's" is the CAICT's
+        if _ACRONYM.fullmatch(part) and (term is None or part.lower() == term):
+            letters = part[:-1] if part.endswith("s") else part
+            if len(letters) >= 3:
+                forms.add(ACRONYM_PREFIX + letters.lower())
+    return frozenset(forms)
 
 
 def spelled_acronyms(text: str) -> set[str]:
@@ -108,7 +112,8 @@ def spelled_acronyms(text: str) -> set[str]:
     and Caribbean countries" gives LAC (and LA, AC are too short to count), as `acronym_forms` writes them."""
     found = set()
     for run in _CAPITALISED_RUN.finditer(text):
-        initials = [w[0].lower() for w in run.group().split() if w not in _CONNECTORS]
+        # a hyphenated name is its parts: "China-Latin America and the Caribbean" spells LAC
+        initials = [w[0].lower() for w in run.group().replace("-", " ").split() if w and w not in _CONNECTORS]
         for start in range(len(initials)):
             for end in range(start + 3, min(len(initials), start + 6) + 1):
                 found.add(ACRONYM_PREFIX + "".join(initials[start:end]))
