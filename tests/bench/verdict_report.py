@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", help="only these files, comma-separated stems (e.g. seeds-3,pydoc-3)")
     parser.add_argument("--held-out", action="store_true",
-                        help="read the held-out sets (seeds-10, pydoc-10) instead of the validation sets: once, for a report")
+                        help="read the held-out sets (none unread: every set in ROLES is validation) instead of the validation sets: once, for a report")
     parser.add_argument("--whole-docs-index", type=Path, metavar="DIR",
                         help="an index of the whole Python docs (tests/bench/.cache/python-doc-txt): also read the sets "
                              "written over them (WHOLE_DOCS: pydoc-6, pydoc-9, pydoc-10), which the subset cannot answer")
@@ -65,6 +65,8 @@ def main() -> None:
         items = load("pydoc", split, whole_docs=True) if corpus == "pydoc-whole" else load(corpus, split)
         return [i for i in items if chosen is None or i.set in chosen]
 
+    if not any(held_out(corpus) for corpus in ("seeds", "pydoc")):
+        raise SystemExit(f"No {split} sets in qa/answer/fit_sets.py ROLES: write a new one first.")
     indexes = {"seeds": Index.open(seeds_index(args.cache)), "pydoc": Index.open(pydoc_index(cache=args.cache))}
     if args.whole_docs_index:
         indexes["pydoc-whole"] = Index.open(args.whole_docs_index)
