@@ -242,10 +242,8 @@ class Index:
             learned = self.ranked(query, vector, dense, sparse) if mode == "hybrid" else None
             if learned is not None:
                 ranking = learned.order
-            elif mode == "hybrid":
-                ranking = fuse(dense, sparse, self.search_settings)
             else:
-                ranking = dense if mode == "dense" else sparse
+                ranking = fuse(dense, sparse, self.search_settings) if mode == "hybrid" else dense if mode == "dense" else sparse
             hits, primaries = select_hits(ranking, k, mode, dense, sparse, max_per_file, self.stored, self.source_path)
             if learned is not None:
                 hits = [replace(hit, ranked_by=learned.ranked_by(hit.row)) for hit in hits]
@@ -254,8 +252,10 @@ class Index:
                 continue
             # The verdict reads a fixed depth of the rankings, never the k hits: -k cannot change it.
             evidence = sparse if mode != "dense" else self.stored.bm25.top(query.text, self.search_settings.depth)
-            verdict = verdict_for(query, vector, Candidates.of(mode, dense, evidence, self.search_settings),
-                                  self.stored)
+            cut = self.search_settings.depth   # -k past the depth: the verdict's order is made at the depth again
+            judged = learned if learned is None or depth == cut else self.ranked(query, vector, dense[:cut], sparse[:cut])
+            candidates = Candidates.of(mode, dense, evidence, self.search_settings, judged.order if judged else None)
+            verdict = verdict_for(query, vector, candidates, self.stored)
             answers.append(Answer(query.question, mode, mark_answers(hits, primaries, vector, self.stored, query),
                                   verdict.answered, verdict.similarity, verdict))
         return answers

@@ -272,6 +272,37 @@ def test_the_verdict_does_not_depend_on_k(index, mode):
             assert seen.setdefault(answer.question, key) == key, f"{answer.question!r} changed at k={k}"
 
 
+def test_the_hybrid_verdict_judges_the_passages_the_ranker_shows(index, monkeypatch):
+    """In hybrid mode the verdict reads the learned ranker's best passages, the ones shown first (its reasons
+    are about them), not reciprocal-rank fusion's; for any -k, also past the candidate depth."""
+    import qa.index as module
+    from qa.search.fusion import fuse
+
+    seen = []
+    judge = module.verdict_for
+    monkeypatch.setattr(module, "verdict_for", lambda query, vector, candidates, stored:
+                        seen.append(candidates) or judge(query, vector, candidates, stored))
+    differs = 0
+    for question in QUESTIONS + OFF_TOPIC_THE_FIRST_MODEL_ANSWERS:
+        for k in (3, index.search_settings.depth + 10):
+            answer = index.answer(question, k=k, mode="hybrid")
+            judged = [row for row, _ in seen[-1].ranking[:3]]
+            assert judged[0] == answer.hits[0].row, question
+            if k == 3:
+                shown = judged
+            assert judged == shown, (question, k)
+        fused = [row for row, _ in fuse(list(seen[-1].dense), list(seen[-1].sparse), index.search_settings)[:3]]
+        differs += fused != shown
+    assert differs   # some question's three best differ between fusion and the ranker: the check can fail
+    # past the depth, the hits are ranked from deeper lists; the verdict's order is made again at the depth
+    depths = []
+    rank = type(index).ranked
+    monkeypatch.setattr(type(index), "ranked", lambda self, query, vector, dense, sparse:
+                        depths.append(max(len(dense), len(sparse))) or rank(self, query, vector, dense, sparse))
+    index.answer(QUESTIONS[0], k=index.search_settings.depth + 10, mode="hybrid")
+    assert len(depths) == 2 and depths[1] <= index.search_settings.depth   # (the seeds have fewer passages)
+
+
 def test_the_verdict_does_not_depend_on_k_through_the_cli(seeds_index: Path):
     for question in QUESTIONS[1:4]:
         outputs = [json.loads(run_qa("ask", question, "--json", "-k", k, "--index", str(seeds_index)).stdout)

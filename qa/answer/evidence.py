@@ -50,10 +50,14 @@ class Candidates:
 
     @classmethod
     def of(cls, mode: str, dense: list[tuple[int, float]], sparse: list[tuple[int, float]],
-           settings: config.SearchSettings) -> Candidates:
-        """Cut both rankings to `settings.depth` and rank as `mode` does."""
+           settings: config.SearchSettings, ranked: list[tuple[int, float]] | None = None) -> Candidates:
+        """Cut both rankings to `settings.depth` and rank as `mode` does: in hybrid mode in the order `ranked`
+        (the learned ranker's, made from rankings of that depth: the hits shown), else by fusion."""
         dense, sparse = list(dense[: settings.depth]), list(sparse[: settings.depth])
-        ranking = fuse(dense, sparse, settings) if mode == "hybrid" else dense if mode == "dense" else sparse
+        if mode == "hybrid":
+            ranking = ranked if ranked is not None else fuse(dense, sparse, settings)
+        else:
+            ranking = dense if mode == "dense" else sparse
         return cls(mode, tuple(dense), tuple(sparse), tuple(ranking))
 
 

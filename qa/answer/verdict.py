@@ -2,7 +2,9 @@
 
 A stage after search (see DESIGN.md). Its input is the question, its vector (None in BM25-only
 mode) and a fixed depth of the dense and BM25 rankings -- never the k hits, so `-k` cannot change
-it -- plus read access to the passages, their sentence vectors and the BM25 statistics. It gathers
+it; in hybrid mode ordered as the hits are, by the learned ranker over that depth, so that its reasons
+are about the passages shown first -- plus read access to the passages, their sentence vectors and the
+BM25 statistics. It gathers
 signals that each catch a different near miss:
 
 - answer type: the question asks for a number, date, name, e-mail, ... and the best sentences hold none;
