@@ -35,14 +35,15 @@ REPO = Path(__file__).resolve().parents[2]
 #: once at d180b55, validation since; with every validation set, the subject gate is fitted on them
 #: (qa/answer/fit_gate.py). seeds-9 (committed 0bac68d) and pydoc-9 (over the whole Python docs, c81e1f2),
 #: written the same way on 2026-12-05: read once at c54bd73, validation since. seeds-10/pydoc-10 (40ed858,
-#: pydoc-10 over the whole docs): read once at 534b5d1, validation since. seeds-11/pydoc-11 (pydoc-11 over the
-#: whole docs), written the same way after the verdict's last change, are the held-out sets.
+#: pydoc-10 over the whole docs): read once at 534b5d1, validation since. seeds-11/pydoc-11 (3b11358, pydoc-11
+#: over the whole docs), written the same way after the verdict's last change: read once at 3b11358, validation
+#: since. No held-out set is left unread: the next claim needs a new one (its role "held-out" here).
 ROLES = {"seeds": "fit", "pydoc": "fit", "seeds-2": "validation", "pydoc-2": "validation",
          "seeds-3": "validation", "pydoc-3": "validation", "seeds-4": "validation", "pydoc-4": "validation",
          "seeds-5": "validation", "pydoc-5": "validation", "seeds-6": "validation", "pydoc-6": "validation",
          "seeds-7": "validation", "pydoc-7": "validation", "seeds-8": "validation", "pydoc-8": "validation",
          "seeds-9": "validation", "pydoc-9": "validation", "seeds-10": "validation", "pydoc-10": "validation",
-         "seeds-11": "held-out", "pydoc-11": "held-out"}
+         "seeds-11": "validation", "pydoc-11": "validation"}
 #: Sets written over the whole Python docs (tests/bench/.cache/python-doc-txt), not over the subset the other
 #: pydoc sets and the fit use: 31 of pydoc-6's 32 answers are in pages the subset does not have, so it is
 #: read only against an index of the whole docs (`verdict_report.py --whole-docs-index DIR`), never the subset.

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sets", help="only these files, comma-separated stems (e.g. seeds-3,pydoc-3)")
     parser.add_argument("--held-out", action="store_true",
-                        help="read the held-out sets (seeds-11, pydoc-11) instead of the validation sets: once, for a report")
+                        help="read the held-out sets (none unread: every set in ROLES is validation) instead of the validation sets: once, for a report")
     parser.add_argument("--whole-docs-index", type=Path, metavar="DIR",
                         help="an index of the whole Python docs (tests/bench/.cache/python-doc-txt): also read the sets "
                              "written over them (WHOLE_DOCS: pydoc-6, pydoc-9 to -11), which the subset cannot answer")
