@@ -92,6 +92,19 @@ def calibration(judged: Iterable[tuple[float, bool]], bins: int = 10) -> list[di
     return table
 
 
+def monotone(bins: list[tuple[float, float, int, float]]) -> list[tuple[float, float, int, float]]:
+    """Calibration bins (from, to, questions, share right), in order, with neighbours that break the order
+    pooled (pool-adjacent-violators, the isotonic fit): one small noisy bin cannot say that more confident
+    answers are right less often."""
+    pooled: list[tuple[float, float, int, float]] = []
+    for row in bins:
+        pooled.append(row)
+        while len(pooled) > 1 and pooled[-2][3] > pooled[-1][3]:
+            (low, _, n1, s1), (_, high, n2, s2) = pooled[-2], pooled[-1]
+            pooled[-2:] = [(low, high, n1 + n2, (s1 * n1 + s2 * n2) / max(n1 + n2, 1))]
+    return pooled
+
+
 def load_questions(path: Path) -> list[Question]:
     """Read a JSON-lines question file (`id`, `question`, `gold: [{file, contains}]`)."""
     questions = []

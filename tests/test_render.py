@@ -124,6 +124,13 @@ def test_the_weak_match_threshold_comes_from_the_verdict_calibration(tmp_path, m
         assert weak_match_below("hybrid") == max(threshold, 0.5)    # every bin from 0.5 up is right half the time
         assert weak_match_below("bm25") == max(verdict.load_weights()["bm25"].threshold, 0.7)
         assert weak_match_below("dense") == max(verdict.load_weights()["dense"].threshold, 0.5)   # no table: even odds
+        # one small bin out of order (the verdict's hybrid table after its refit of 2026-12-05: 0.5-0.6 right 7 of
+        # 9, 0.6-0.7 right 7 of 15) is pooled with its neighbour: 14 of 24 right, so 0.5, not 0.7
+        data["fitted_on"]["summary"]["hybrid"]["cross_validated_calibration"] = [
+            "0.0-0.5: 100, 0.10", "0.5-0.6: 9, 0.78", "0.6-0.7: 15, 0.47", "0.7-1.0: 100, 0.90"]
+        weights.write_text(json.dumps(data), encoding="utf-8")
+        weak_match_below.cache_clear()
+        assert weak_match_below("hybrid") == max(threshold, 0.5)
     finally:
         weak_match_below.cache_clear()
 

@@ -134,12 +134,12 @@ def answer_renderable(answer: Answer, explain: bool = False, full: bool = False)
 
 @lru_cache(maxsize=8)
 def weak_match_below(model: str) -> float:
-    """The answer confidence under which an answer is labelled a weak match, for the verdict weight set
-    `model` (hybrid, dense, bm25): from the cross-validated calibration the weights were fitted with
-    (qa/answer/verdict.json), the lowest confidence from which every bin held at least as many questions
-    answered right as wrong. Never below the weight set's own threshold (under it: "No answer"); even
-    odds (0.5: the confidence is a calibrated probability) when the file holds no calibration table."""
+    """The answer confidence under which an answer of weight set `model` is labelled a weak match: from the
+    cross-validated calibration in qa/answer/verdict.json, made monotone (qa.evaluate.monotone), the lowest
+    confidence from which every bin held as many right as wrong; never below the set's threshold (under it:
+    "No answer"); even odds (0.5: the confidence is a calibrated probability) with no calibration table."""
     from qa.answer.verdict import WEIGHTS_FILE, load_weights
+    from qa.evaluate import monotone
 
     threshold = load_weights()[model].threshold
     try:
@@ -150,20 +150,20 @@ def weak_match_below(model: str) -> float:
     if not bins:
         return max(threshold, 0.5)
     below = bins[-1][1]
-    for low, high, share_right in reversed(bins):
+    for low, _, _, share_right in reversed(monotone(bins)):
         if share_right < 0.5:
             break
         below = low
     return max(threshold, below)
 
 
-def _calibration_bin(row: Any) -> tuple[float, float, float]:
-    """(from, to, share right) of a calibration row: `"0.4-0.5: 16, 0.62"` or `{"from", "to", "share_right"}`."""
+def _calibration_bin(row: Any) -> tuple[float, float, int, float]:
+    """(from, to, questions, share right) of a calibration row: `"0.4-0.5: 16, 0.62"` or a dict of those."""
     if isinstance(row, dict):
-        return float(row["from"]), float(row["to"]), float(row["share_right"])
+        return float(row["from"]), float(row["to"]), int(row["questions"]), float(row["share_right"])
     bounds, _, counts = str(row).partition(":")
     low, _, high = bounds.strip().partition("-")
-    return float(low), float(high), float(counts.split(",")[1])
+    return float(low), float(high), int(counts.split(",")[0]), float(counts.split(",")[1])
 
 
 def below_minimum(answer: Answer, minimum: float | None) -> Answer:
