@@ -364,6 +364,22 @@ def test_the_weights_are_plain_json_read_without_pickle(monkeypatch):
     assert weights["bm25"].features == tuple(data["models"]["bm25"]["features"])
 
 
+def test_the_fit_gathers_every_signal_without_reading_the_weights(town, monkeypatch):
+    """`python -m qa.answer.fit` judges inside `without_weights`: it must run when verdict.json cannot be read
+    (an older format: the refit the error message asks for), and get the same signals as a normal verdict."""
+    import qa.answer.verdict as verdict
+    from qa.answer.weights import without_weights
+
+    question = "Who started the reading club for children?"
+    judged = town.answer(question, k=3).verdict
+    monkeypatch.setattr(verdict, "load_weights", lambda: (_ for _ in ()).throw(QAError("format 1, expected 2")))
+    with pytest.raises(QAError):
+        town.answer(question, k=3)
+    with without_weights():
+        unjudged = town.answer(question, k=3).verdict
+    assert unjudged.features == judged.features and unjudged.reasons == ()
+
+
 @pytest.mark.parametrize("damage", ['{"format": 2, "models": {}}', "not json", '{"format": 99}', "NO_GATES",
                                     '{"format": 2, "models": {"hybrid": {"features": ["os.system"]}}}'])
 def test_damaged_weights_are_refused_with_a_hint(tmp_path: Path, damage):

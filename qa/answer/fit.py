@@ -32,7 +32,7 @@ from qa import config
 from qa.answer.fit_gate import GATE_MAX_FALSE_ALARMS, fit_gate
 from qa.answer.fit_sets import OLDER_SEEDS_SETS, PYDOC_SETS, REPO, SEEDS_SETS, Item, answer_all, load, right
 from qa.answer.logistic import FOLDS, L2, balanced, cross_validated, fit_logistic, platt, sigmoid
-from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights
+from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, load_weights, without_weights
 from qa.errors import QAError
 from qa.evaluate import calibration
 
@@ -216,17 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="where to write (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        indexes = open_indexes(args.seeds_index, args.pydoc_index)
-        items = {corpus: load(corpus, "fit") for corpus in indexes}
-        models: dict[str, dict[str, object]] = {}
-        summary: dict[str, dict[str, object]] = {}
-        for mode in config.MODES:
-            models[mode], summary[mode] = fit_mode(mode, indexes, items)
-        gates, gate_summary = fit_gates(indexes)
+        with without_weights():   # the signals only: the fit runs whatever verdict.json holds now
+            indexes = open_indexes(args.seeds_index, args.pydoc_index)
+            items = {corpus: load(corpus, "fit") for corpus in indexes}
+            models: dict[str, dict[str, object]] = {}
+            summary: dict[str, dict[str, object]] = {}
+            for mode in config.MODES:
+                models[mode], summary[mode] = fit_mode(mode, indexes, items)
+            gates, gate_summary = fit_gates(indexes)
     except (QAError, ValueError) as error:
         print(f"qa.answer.fit: {error}", file=sys.stderr)
         return 1
-    args.out.write_text(json.dumps(weights_document(models, summary, items, gates, gate_summary), indent=1) + "\n", encoding="utf-8")
+    document = weights_document(models, summary, items, gates, gate_summary)
+    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     load_weights.cache_clear()
     load_weights(args.out)   # refuse to finish with a file the verdict cannot read
     print(f"wrote {args.out}")

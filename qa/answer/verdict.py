@@ -32,7 +32,8 @@ import numpy as np
 
 from qa.answer.evidence import Candidates, Evidence, gather
 # WEIGHTS_FILE and WEIGHTS_FORMAT re-exported: the CLI's render and the fitting script read them here
-from qa.answer.weights import WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_gates, load_weights  # noqa: F401
+from qa.answer.weights import (WEIGHTS_FILE, WEIGHTS_FORMAT, WeightSet, load_gates,  # noqa: F401
+                              load_weights, weights_unused)
 from qa.query import Query
 from qa.search.hits import Answer
 
@@ -75,33 +76,41 @@ class Verdict:
 def decide(evidence: Evidence, weights: WeightSet, model: str, gate: WeightSet | None = None) -> Verdict:
     """The verdict for gathered evidence under one weight set and, if given, its subject gate."""
     confidence = weights.probability(evidence.features)
-    answered = confidence >= weights.threshold
+    off = _off_subject(evidence, gate) if gate is not None else None
+    answered = off is None and confidence >= weights.threshold
     effects = weights.effects(evidence.features)
     # + 0.0 turns a rounded -0.0 into 0.0 (a neutral signal shows no effect, not "-0.0").
     reasons = [Reason(name, round(evidence.features[name], 4), evidence.texts[name], round(effects[name], 4) + 0.0)
                for name in weights.features]
     reasons.sort(key=lambda r: -r.effect if answered else r.effect)
-    on_subject = gate.probability(evidence.features) if gate is not None else 1.0
-    if gate is not None and on_subject < gate.threshold:
-        # Off the documents' subject: the gate's reason first, told by the signal that weighed most against it.
-        gate_effects = gate.effects(evidence.features)
-        worst = min(gate.features, key=lambda name: gate_effects[name])
-        below = math.log(on_subject / (1 - on_subject)) - math.log(gate.threshold / (1 - gate.threshold))
-        off = Reason("off_subject", round(on_subject, 4),
-                     f"the question is far from what these documents are about ({evidence.texts[worst]})",
-                     round(below, 4))
-        reasons.sort(key=lambda r: r.effect)
+    if off is not None:
         # The chance the passages answer a question off their subject is no more than the gate gives it.
-        return Verdict(False, min(confidence, on_subject), (off, *reasons), evidence.similarity, model,
+        reason, on_subject = off
+        return Verdict(False, min(confidence, on_subject), (reason, *reasons), evidence.similarity, model,
                        tuple(sorted(evidence.features.items())))
     return Verdict(answered, confidence, tuple(reasons), evidence.similarity, model,
                    tuple(sorted(evidence.features.items())))
 
 
+def _off_subject(evidence: Evidence, gate: WeightSet) -> tuple[Reason, float] | None:
+    """The subject gate's reason and probability when it finds the question off the documents' subject, told
+    by the signal that weighed most against it; None when the question is on their subject."""
+    on_subject = gate.probability(evidence.features)
+    if on_subject >= gate.threshold:
+        return None
+    effects = gate.effects(evidence.features)
+    worst = min(gate.features, key=lambda name: effects[name])
+    below = math.log(on_subject / (1 - on_subject)) - math.log(gate.threshold / (1 - gate.threshold))
+    return Reason("off_subject", round(on_subject, 4),
+                  f"the question is far from what these documents are about ({evidence.texts[worst]})",
+                  round(below, 4)), on_subject
+
+
 def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates, stored: StoredIndex) -> Verdict:
-    """Whether the documents answer `query`, judged from the candidates (not from the hits shown)."""
+    """Whether the documents answer `query`, judged from the candidates' best passages (in hybrid mode the
+    ranker's, the hits shown first). Inside `weights.without_weights()` (the fit) every signal is gathered
+    and nothing is decided: no weights are read."""
     model = candidates.mode if vector is not None else "bm25"
-    weights = load_weights()[model]
     evidence = gather(query, vector, candidates, stored)
     if not candidates.ranking:   # nothing to judge: no passage shares a word with the question
         empty = Reason("no_passage", 1.0, "no passage matches the question", 0.0)
@@ -113,7 +122,9 @@ def verdict_for(query: Query, vector: np.ndarray | None, candidates: Candidates,
         absent = Reason("terms_in_corpus", 0.0, evidence.texts["terms_in_corpus"], 0.0)
         return Verdict(False, 0.0, (absent,), evidence.similarity, model,
                        tuple(sorted(evidence.features.items())))
-    return decide(evidence, weights, model, load_gates()[model])
+    if weights_unused():
+        return Verdict(True, 1.0, (), evidence.similarity, model, tuple(sorted(evidence.features.items())))
+    return decide(evidence, load_weights()[model], model, load_gates()[model])
 
 
 def no_words(question: str, mode: str) -> Answer:

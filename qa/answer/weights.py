@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -111,3 +113,22 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
 def load_gates(path: Path = WEIGHTS_FILE) -> dict[str, WeightSet]:
     """The subject gates by mode."""
     return _read(path)[1]
+
+
+_UNUSED = [False]
+
+
+@contextmanager
+def without_weights() -> Iterator[None]:
+    """Within: the verdict gathers every signal and decides nothing, reading no weights -- how the fit
+    (python -m qa.answer.fit) judges, so that it runs whatever verdict.json holds (an older format, damage)."""
+    _UNUSED[0] = True
+    try:
+        yield
+    finally:
+        _UNUSED[0] = False
+
+
+def weights_unused() -> bool:
+    """Whether the verdict runs inside `without_weights`."""
+    return _UNUSED[0]

@@ -34,8 +34,11 @@ def verdict_latency(index: Index, questions: list[str], mode: str, repeat: int =
     settings = index.search_settings
     vectors = index.embed(questions) if mode != "bm25" else None
     dense = index._dense.top(vectors, settings.depth) if vectors is not None else [[] for _ in questions]
-    prepared = [(Query.of(q), None if vectors is None else vectors[i], Candidates.of(mode, dense[i],
-                 index.stored.bm25.top(q, settings.depth), settings)) for i, q in enumerate(questions)]
+    prepared = []
+    for i, q in enumerate(questions):   # the candidates as Index.answer_many makes them: the ranker's order in hybrid
+        vector, query, sparse = None if vectors is None else vectors[i], Query.of(q), index.stored.bm25.top(q, settings.depth)
+        ranked = index.ranked(query, vector, dense[i], sparse) if mode == "hybrid" else None
+        prepared.append((query, vector, Candidates.of(mode, dense[i], sparse, settings, ranked and ranked.order)))
     for question, vector, candidates in prepared:   # warm up: caches, SQLite pages, weights
         verdict_for(question, vector, candidates, index.stored)
     times = []
